@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { log } from '../log.js';
+import { LedgerError } from '../store/legacy/ledger.js';
+import { StoreError } from '../store/errors.js';
+import { UsageError, type Command } from './command.js';
+import { processContext, type Context } from './context.js';
+import { migrateCommand } from './migrate.js';
+
+export const COMMANDS: Command[] = [migrateCommand];
+
+function helpText(ctx: Context): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    `meshfleet ${ctx.version}: a coordination layer for fleets of AI coding agents, on one SQLite database`,
+    '',
+    'Usage: meshfleet <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    'Options:',
+    '  --help      Show this help, or a command\'s with `meshfleet <command> --help`',
+    '  --version   Print the version',
+    '',
+    'The database is --db PATH, else $MESHFLEET_DB, else ~/.meshfleet/mesh.db.',
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI; returns the exit code. The one place errors become messages. */
+export async function main(argv: string[], ctx: Context): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      ctx.stdout.write(helpText(ctx));
+      return 0;
+    }
+    if (first === '--version' || first === '-v') {
+      ctx.stdout.write(`${ctx.version}\n`);
+      return 0;
+    }
+    const command = COMMANDS.find((c) => c.name === first);
+    if (command === undefined) {
+      throw new UsageError(first.startsWith('-') ? `unknown option '${first}'.` : `unknown command '${first}'.`);
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      ctx.stdout.write(`Usage: ${command.usage}\n`);
+      return 0;
+    }
+    return await command.run(rest, ctx);
+  } catch (err) {
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      // node:util's parseArgs explains at length; its first sentence names the option.
+      const [sentence] = (err as Error).message.split(/(?<=\.) /);
+      ctx.stderr.write(`meshfleet: ${sentence} Run 'meshfleet --help'.\n`);
+      return 2;
+    }
+    if (err instanceof StoreError || err instanceof LedgerError) {
+      ctx.stderr.write(`meshfleet: ${err.message}\n  ${err.hint}\n`);
+      return 1;
+    }
+    log.error('unexpected failure; this is a bug in meshfleet', err);
+    return 70;
+  }
+}
+
+const isParseArgsError = (err: unknown): boolean =>
+  typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+
+const invokedDirectly = process.argv[1] !== undefined
+  && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv.slice(2), processContext());
+}

@@ -1,0 +1,17 @@
+export type StoreErrorCode = 'not_sqlite' | 'not_meshfleet' | 'too_new' | 'unreadable';
+
+/**
+ * The database cannot be used as it is. `message` says what is wrong, `hint` what to do.
+ * Thrown before anything is written to the file.
+ */
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly hint: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

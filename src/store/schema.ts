@@ -1,0 +1,166 @@
+// Row types of migrations/ as kysely sees them. snake_case, as people query them with sqlite3.
+import type { Generated } from 'kysely';
+
+export type FleetStatus = 'pending' | 'running' | 'complete' | 'failed';
+export type AgentStatus = 'pending' | 'running' | 'complete' | 'failed' | 'interrupted';
+
+export interface MetaTable { key: string; value: string }
+export interface MigrationTable { version: number; name: string; applied_at: number }
+
+export interface FleetTable {
+  id: string;
+  status: FleetStatus;
+  created_at: number;
+  completed_at: number | null;
+  timeout_ms: number | null;
+}
+
+export interface AgentTable {
+  id: string;
+  fleet_id: string;
+  role: string;
+  prompt: string;
+  agent_file: string | null;
+  status: AgentStatus;
+  pid: number | null;
+  retry_count: Generated<number>;
+  output: string | null;
+  error: string | null;
+  created_at: number | null;
+  started_at: number | null;
+  completed_at: number | null;
+}
+
+export interface MessageTable {
+  seq: Generated<number>;
+  id: string;
+  fleet_id: string;
+  from_agent_id: string;
+  to_agent_id: string;
+  type: string;
+  payload: string;
+  correlation_id: string | null;
+  sent_at: number;
+}
+
+export interface DeliveryTable {
+  message_seq: number;
+  agent_id: string;
+  acked: Generated<0 | 1>;
+  read_at: number | null;
+  acked_at: number | null;
+}
+
+export interface CapabilityTable {
+  agent_id: string;
+  fleet_id: string | null;
+  role: string;
+  model: string | null;
+  context_window: number | null;
+  registered_at: number;
+}
+
+export interface CapabilitySkillTable { agent_id: string; position: number; skill: string }
+export interface SkillTable { id: Generated<number>; name: string; parent_id: number | null }
+export interface SkillClosureTable { ancestor_id: number; descendant_id: number; depth: number }
+export interface SynonymTable { term: string; synonym: string }
+
+export interface RoutingOutcomeTable {
+  id: Generated<number>;
+  agent_id: string;
+  capability_key: string;
+  succeeded: 0 | 1;
+  recorded_at: number;
+}
+
+export interface TemplateTable {
+  name: string;
+  version: number;
+  description: string | null;
+  created_at: number | null;
+}
+
+export interface TemplateAgentTable {
+  template_name: string;
+  template_version: number;
+  position: number;
+  role: string;
+  prompt: string;
+  agent: string | null;
+}
+
+export interface ReceiptTable {
+  message_id: string;
+  agent_id: string;
+  action: string;
+  recorded_at: number;
+  note: string | null;
+}
+
+export interface EventTable {
+  id: Generated<number>;
+  kind: string;
+  fleet_id: string | null;
+  agent_id: string | null;
+  data: string | null;
+  recorded_at: number;
+}
+
+export interface LegacyImportTable {
+  id: Generated<number>;
+  source_path: string;
+  sha256: string;
+  schema_version: 0 | 1 | 2;
+  imported_at: number;
+  report: string;
+}
+
+export interface LegacyExtraTable { kind: string; record_key: string; body: string }
+
+export interface InboxView {
+  agent_id: string;
+  message_id: string;
+  fleet_id: string;
+  from_agent_id: string;
+  type: string;
+  payload: string;
+  correlation_id: string | null;
+  sent_at: number;
+}
+
+export interface FleetSummaryView {
+  fleet_id: string;
+  status: FleetStatus;
+  created_at: number;
+  completed_at: number | null;
+  agents: number;
+  agents_pending: number;
+  agents_running: number;
+  agents_complete: number;
+  agents_failed: number;
+  agents_interrupted: number;
+  messages: number;
+}
+
+export interface Schema {
+  meshfleet_meta: MetaTable;
+  meshfleet_migrations: MigrationTable;
+  fleets: FleetTable;
+  agents: AgentTable;
+  messages: MessageTable;
+  deliveries: DeliveryTable;
+  capabilities: CapabilityTable;
+  capability_skills: CapabilitySkillTable;
+  skills: SkillTable;
+  skill_closure: SkillClosureTable;
+  synonyms: SynonymTable;
+  routing_outcomes: RoutingOutcomeTable;
+  templates: TemplateTable;
+  template_agents: TemplateAgentTable;
+  receipts: ReceiptTable;
+  events: EventTable;
+  legacy_imports: LegacyImportTable;
+  legacy_extras: LegacyExtraTable;
+  inbox: InboxView;
+  fleet_summary: FleetSummaryView;
+}
