@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { packageRoot } from '../../src/store/package-root.js';
+
+export const FIXTURES = join(packageRoot, 'fixtures');
+/** Real ledgers of the old system, beside the repository when the workplace has them. */
+export const SHARED_LEDGERS = join(packageRoot, '..', 'shared', 'legacy-ledgers');
+export const CLI = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'meshfleet-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs the built `meshfleet` as a user would. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, MESHFLEET_DB: '', AGENT_MESH_DATA_FILE: '', ...env },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Every row of every table, for "nothing changed" checks that do not depend on file bytes. */
+export function dumpDatabase(path: string): Record<string, unknown[]> {
+  if (!existsSync(path)) return {};
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+    return Object.fromEntries(tables.map((table) => [table, db.prepare(`SELECT * FROM "${table}"`).all()]));
+  } finally {
+    db.close();
+  }
+}
+
+export function hasSqliteCli(): boolean {
+  return spawnSync('sqlite3', ['--version']).status === 0;
+}

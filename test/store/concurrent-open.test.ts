@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/store/package-root.js';
+import { openStore } from '../../src/store/open.js';
+import { loadMigrations } from '../../src/store/migrator.js';
+import { tempDir } from '../helpers/files.js';
+
+const CHILD = join(packageRoot, 'test', 'helpers', 'open-store-child.mjs');
+
+function openAtOnce(count: number, dbPath: string, migrationsDir?: string): Promise<{ code: number | null; out: string; err: string }[]> {
+  const startAt = Date.now() + 1_500; // time for every process to boot before the gate opens
+  return Promise.all(Array.from({ length: count }, () => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [CHILD, dbPath, String(startAt), ...(migrationsDir ? [migrationsDir] : [])]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    child.on('close', (code) => resolve({ code, out, err }));
+  })));
+}
+
+describe('eight processes opening one database at the same moment', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('all come up on a fresh file, and the schema is created exactly once', async () => {
+    const dbPath = join(dir, 'mesh.db');
+    const results = await openAtOnce(8, dbPath);
+    for (const r of results) {
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ version: 1, journal: 'wal' });
+    }
+    const db = new BetterSqlite3(dbPath, { readonly: true });
+    expect(db.prepare('SELECT version FROM meshfleet_migrations').pluck().all()).toEqual([1]);
+    db.close();
+  }, 60_000);
+
+  it('all come up on an older file, and the pending migration runs exactly once', async () => {
+    const migrations = join(dir, 'migrations');
+    mkdirSync(migrations);
+    copyFileSync(join(packageRoot, 'migrations', '0001-mesh.sql'), join(migrations, '0001-mesh.sql'));
+    const dbPath = join(dir, 'mesh.db');
+    openStore(dbPath, { migrations: loadMigrations(migrations) }).close(); // an install at schema 1
+
+    // A next release adds a table and a row; run twice, the CREATE fails and the row doubles.
+    writeFileSync(join(migrations, '0002-test-notes.sql'),
+      "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL) STRICT;\nINSERT INTO notes (body) VALUES ('added by 0002');\n");
+    const results = await openAtOnce(8, dbPath, migrations);
+    for (const r of results) {
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ version: 2 });
+    }
+    const db = new BetterSqlite3(dbPath, { readonly: true });
+    expect(db.prepare('SELECT version FROM meshfleet_migrations ORDER BY version').pluck().all()).toEqual([1, 2]);
+    expect(db.prepare('SELECT body FROM notes').pluck().all()).toEqual(['added by 0002']);
+    db.close();
+  }, 60_000);
+});
