@@ -74,10 +74,16 @@ export function openSnapshot(path: string, options: OpenOptions = {}): Store {
   const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
   let db: BetterSqlite3.Database;
   if (existsSync(path)) {
-    const file = new BetterSqlite3(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    // Not readonly: a readonly connection cannot open a WAL file whose -shm is gone. Only reads
+    // run on it, so the database itself is not changed.
+    const file = new BetterSqlite3(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     try {
       readSchemaState(file, path, migrations.length);
-      db = new BetterSqlite3(file.serialize());
+      const image = file.serialize();
+      // Header bytes 18-19 say "WAL"; an in-memory copy cannot use a WAL, and SQLite refuses to
+      // read such an image (SQLITE_CANTOPEN) unless it is marked as a rollback-journal file.
+      if (image.length >= 20) image[18] = image[19] = 1;
+      db = new BetterSqlite3(image);
     } finally {
       file.close();
     }

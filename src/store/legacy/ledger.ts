@@ -172,7 +172,7 @@ function readVersion(value: unknown): LedgerVersion {
   if (value === undefined) return 0;
   if (value === 1 || value === 2) return value;
   throw new LedgerError('schema_version', `${describe(value)} is not a ledger version Meshfleet knows (absent, 1 or 2).`,
-    'This file was not written by agent-mesh 0.1 – 0.13; nothing was imported. If a newer agent-mesh wrote it, report the version at the Meshfleet issue tracker.');
+    'Only ledgers of agent-mesh 0.1 – 0.13 can be imported; if a newer agent-mesh wrote this one, report its version to Meshfleet. Nothing was imported.');
 }
 
 /** agents["a1"].status, messages["m1"].recipients[2] */
