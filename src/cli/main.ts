@@ -54,7 +54,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     if (err instanceof UsageError || isParseArgsError(err)) {
       // node:util's parseArgs explains at length; its first sentence names the option.
       const [sentence] = (err as Error).message.split(/(?<=\.) /);
-      ctx.stderr.write(`meshfleet: ${sentence} Run 'meshfleet --help'.\n`);
+      ctx.stderr.write(`meshfleet: ${sentence!.charAt(0).toLowerCase()}${sentence!.slice(1)} Run 'meshfleet --help'.\n`);
       return 2;
     }
     if (err instanceof StoreError || err instanceof LedgerError) {
