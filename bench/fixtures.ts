@@ -1,0 +1,48 @@
+// One starting mesh for every subject: a fleet of ten agents and `size` messages among them.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const AGENT_IDS = Array.from({ length: 10 }, (_, i) => `agent-${i}`);
+export const FLEET_ID = 'fleet-bench';
+export const PAYLOAD = 'Please review the diff in src/store/open.ts and reply with findings.';
+
+export interface BenchMessage {
+  id: string;
+  from: string;
+  to: string;
+  payload: string;
+  sentAt: number;
+}
+
+let counter = 0;
+/** The n-th message of the mesh: agents hand work around the ring. */
+export function nextMessage(): BenchMessage {
+  const n = counter++;
+  return { id: `msg-${n}-${process.pid}`, from: AGENT_IDS[n % 10]!, to: AGENT_IDS[(n + 1) % 10]!, payload: PAYLOAD, sentAt: 1_700_000_000_000 + n };
+}
+
+/** A v1 ledger as the old server wrote it, holding `size` messages (every other one acknowledged). */
+export function legacyLedger(size: number): Record<string, unknown> {
+  const agents = Object.fromEntries(AGENT_IDS.map((id, i) => [id, {
+    id, fleet_id: FLEET_ID, role: `role-${i}`, prompt: 'work', status: 'running', started_at: 1_700_000_000_000,
+  }]));
+  const messages: Record<string, unknown> = {};
+  const inboxes: Record<string, string[]> = Object.fromEntries(AGENT_IDS.map((id) => [id, []]));
+  for (let i = 0; i < size; i++) {
+    const m = nextMessage();
+    const acknowledged = i % 2 === 0;
+    messages[m.id] = { id: m.id, from_agent_id: m.from, to_agent_id: m.to, fleet_id: FLEET_ID, type: 'handoff', payload: m.payload, timestamp: m.sentAt, acknowledged };
+    if (!acknowledged) inboxes[m.to]!.push(m.id);
+  }
+  return {
+    schema_version: 1,
+    fleets: { [FLEET_ID]: { id: FLEET_ID, status: 'running', created_at: 1_700_000_000_000 } },
+    agents, messages, inboxes, capabilities: {},
+  };
+}
+
+export function scratchDir(): { dir: string; dispose: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'meshfleet-bench-'));
+  return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}

@@ -1,0 +1,113 @@
+// npm run bench: the write path side by side — the legacy JSON ledger, Meshfleet's store, and
+// the raw better-sqlite3 floor — then a legacy import. Figures for people; tests never time.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Bench, type Task } from 'tinybench';
+import { readLedgerFile } from '../src/store/legacy/file.js';
+import { importLedger } from '../src/store/legacy/import.js';
+import { parseLedger } from '../src/store/legacy/ledger.js';
+import { planImport } from '../src/store/legacy/plan.js';
+import { openStore, type Store } from '../src/store/open.js';
+import { jsonLedger } from './baseline/json-ledger.js';
+import { rawSqlite } from './baseline/raw-sqlite.js';
+import { AGENT_IDS, FLEET_ID, legacyLedger, nextMessage, scratchDir, type BenchMessage } from './fixtures.js';
+
+const SIZE = 10_000; // messages already stored when timing starts
+const BATCH = 10_000;
+
+/** Meshfleet's store: one IMMEDIATE transaction, the message row and its delivery row. */
+function meshfleet(size: number) {
+  const scratch = scratchDir();
+  const store = openStore(join(scratch.dir, 'mesh.db'));
+  const put = (s: Store, m: BenchMessage) => {
+    const messageSeq = s.hot.insertMessage({ id: m.id, fleetId: FLEET_ID, fromAgentId: m.from, toAgentId: m.to, type: 'handoff', payload: m.payload, correlationId: null, sentAt: m.sentAt });
+    s.hot.insertDelivery({ messageSeq, agentId: m.to, acked: false, readAt: null, ackedAt: null });
+  };
+  store.write(() => {
+    store.run(store.sql.insertInto('fleets').values({ id: FLEET_ID, status: 'running', created_at: 1, completed_at: null, timeout_ms: null }));
+    for (const id of AGENT_IDS) {
+      store.run(store.sql.insertInto('agents').values({ id, fleet_id: FLEET_ID, role: id, prompt: 'work', agent_file: null, status: 'running', pid: null, output: null, error: null, created_at: 1, started_at: 1, completed_at: null }));
+    }
+    for (let i = 0; i < size; i++) put(store, nextMessage());
+  });
+  return {
+    label: 'meshfleet store (message + delivery)',
+    sendOne: (m: BenchMessage) => store.write(() => put(store, m)),
+    sendBatch: (batch: BenchMessage[]) => store.write(() => { for (const m of batch) put(store, m); }),
+    dispose: () => {
+      store.close();
+      scratch.dispose();
+    },
+  };
+}
+
+function report(bench: Bench, floorLabel: string): void {
+  const floor = bench.tasks.find((t) => t.name === floorLabel);
+  const floorMean = floor !== undefined ? latency(floor)?.mean : undefined;
+  console.log(`\n${bench.name}`);
+  console.table(bench.tasks.map((task) => {
+    const l = latency(task);
+    if (l === undefined) return { subject: task.name, error: task.result.state };
+    return {
+      subject: task.name,
+      'mean': formatMs(l.mean),
+      'p50': formatMs(l.p50),
+      'p99': formatMs(l.p99),
+      'samples': l.samplesCount,
+      '× floor': floorMean ? (l.mean / floorMean).toFixed(1) : '',
+    };
+  }));
+}
+
+function latency(task: Task) {
+  return 'latency' in task.result ? task.result.latency : undefined;
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`;
+}
+
+async function sendOne(): Promise<void> {
+  const subjects = [jsonLedger(SIZE), meshfleet(SIZE), rawSqlite(SIZE)];
+  const bench = new Bench({ name: `send one message, ${SIZE.toLocaleString('en')} already stored`, time: 2_000 });
+  for (const s of subjects) bench.add(s.label, () => s.sendOne(nextMessage()));
+  await bench.run();
+  report(bench, subjects[2]!.label);
+  for (const s of subjects) s.dispose();
+}
+
+async function sendBatch(): Promise<void> {
+  const subjects = [jsonLedger(SIZE), meshfleet(SIZE), rawSqlite(SIZE)];
+  const bench = new Bench({ name: `send a batch of ${BATCH.toLocaleString('en')} messages in one write, ${SIZE.toLocaleString('en')} already stored`, time: 0, iterations: 8, warmupIterations: 1 });
+  for (const s of subjects) {
+    let batch: BenchMessage[] = [];
+    bench.add(s.label, () => s.sendBatch(batch), { beforeEach: () => { batch = Array.from({ length: BATCH }, nextMessage); } });
+  }
+  await bench.run();
+  report(bench, subjects[2]!.label);
+  for (const s of subjects) s.dispose();
+}
+
+async function legacyImport(): Promise<void> {
+  const scratch = scratchDir();
+  const ledgerPath = join(scratch.dir, 'agent-mesh.json');
+  writeFileSync(ledgerPath, JSON.stringify(legacyLedger(SIZE), null, 2));
+  let run = 0;
+  const bench = new Bench({ name: `meshfleet migrate: a ${SIZE.toLocaleString('en')}-message v1 ledger into a new database file`, time: 0, iterations: 8, warmupIterations: 1 });
+  bench.add('read + validate + plan + import (one transaction)', () => {
+    const file = readLedgerFile(ledgerPath);
+    const store = openStore(join(scratch.dir, `import-${run++}.db`));
+    try {
+      importLedger(store, planImport(parseLedger(file.text)), file);
+    } finally {
+      store.close();
+    }
+  });
+  await bench.run();
+  report(bench, '');
+  scratch.dispose();
+}
+
+await sendOne();
+await sendBatch();
+await legacyImport();
