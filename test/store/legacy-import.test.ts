@@ -130,6 +130,19 @@ describe('meshfleet migrate is exact about awkward text', () => {
     expect(query("SELECT payload FROM messages WHERE id = 'u-lone'")).toEqual([{ payload: 'half a pair: \ufffd then text' }]);
   });
 
+  it('an unpaired surrogate anywhere is reported where it was, and a second import still changes nothing', () => {
+    const ledger = JSON.parse(readFileSync(fixture('ledger-v1.json'), 'utf8'));
+    ledger.agents['s-ui'].prompt = 'build the cart page \ud800';
+    const path = writeLedger('lone.json', JSON.stringify(ledger)); // JSON.stringify escapes it as \ud800
+    const first = migrate(path, '--db', db);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('agents["s-ui"].prompt: holds an unpaired UTF-16 surrogate');
+    expect(query("SELECT prompt FROM agents WHERE id = 's-ui'")).toEqual([{ prompt: 'build the cart page \ufffd' }]);
+    const second = migrate(path, '--db', db);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('nothing changed');
+  });
+
   it('a 64 KiB payload arrives whole; an oversize one the old server let through arrives whole and is reported', () => {
     const result = migrate(fixture('ledger-v2-big-payloads.json'), '--db', db);
     expect(result.code).toBe(0);

@@ -129,6 +129,8 @@ export interface Ledger {
   templates: Record<string, LegacyTemplate>;
   /** Top-level fields the old system wrote that no collection above covers. */
   extraFields: Record<string, unknown>;
+  /** Paths of strings whose unpaired surrogates were replaced by U+FFFD. */
+  unstorableText: string[];
 }
 
 const FIX_HINT = 'Fix that record in a copy of the ledger (the original is never modified) and run `meshfleet migrate` on the copy. Nothing was imported.';
@@ -146,6 +148,7 @@ export function parseLedger(text: string): Ledger {
     throw new LedgerError('', `the file holds ${describe(raw)}, not a ledger object.`, FIX_HINT);
   }
   const version = readVersion((raw as Record<string, unknown>).schema_version);
+  const unstorableText = replaceLoneSurrogates(raw, []);
   const parsed = ledgerSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -165,7 +168,33 @@ export function parseLedger(text: string): Ledger {
     ratifications: ledger.ratifications ?? {},
     templates: ledger.templates ?? {},
     extraFields,
+    unstorableText,
   };
+}
+
+const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * JSON can escape an unpaired UTF-16 surrogate (\ud83d); UTF-8, and so SQLite, cannot hold one.
+ * Replaces each with U+FFFD in place, so what is stored is what a second import compares
+ * against, and returns where that happened, for the report.
+ */
+function replaceLoneSurrogates(value: unknown, path: PropertyKey[]): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const found: string[] = [];
+  const entries: [PropertyKey, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  for (const [key, child] of entries) {
+    if (typeof child === 'string') {
+      const fixed = child.replace(LONE_SURROGATES, '\ufffd');
+      if (fixed !== child) {
+        (value as Record<PropertyKey, unknown>)[key] = fixed;
+        found.push(formatPath([...path, key]));
+      }
+    } else {
+      found.push(...replaceLoneSurrogates(child, [...path, key]));
+    }
+  }
+  return found;
 }
 
 function readVersion(value: unknown): LedgerVersion {

@@ -41,7 +41,6 @@ export interface ImportPlan {
 }
 
 const KEY_HINT = 'Every record is keyed by its own id in agent-mesh ledgers; fix the key or the field in a copy of the ledger. Nothing was imported.';
-const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 export function planImport(ledger: Ledger): ImportPlan {
   const anomalies: Anomaly[] = [];
@@ -53,6 +52,9 @@ export function planImport(ledger: Ledger): ImportPlan {
   };
 
   keep('ledger', '', ledger.extraFields);
+  for (const record of ledger.unstorableText) {
+    note(record, 'holds an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape), which UTF-8 cannot store; it was imported as U+FFFD');
+  }
 
   const fleets = Object.entries(ledger.fleets).map(([key, f]) => {
     const label = `fleets[${JSON.stringify(key)}]`;
@@ -152,8 +154,7 @@ export function planImport(ledger: Ledger): ImportPlan {
       label,
       row: {
         id: key, fleet_id: m.fleet_id, from_agent_id: m.from_agent_id, to_agent_id: m.to_agent_id, type: m.type,
-        // SQLite stores UTF-8, where an unpaired surrogate has no encoding (noted as an anomaly).
-        payload: m.payload.replace(LONE_SURROGATES, '\ufffd'), correlation_id: m.correlation_id ?? null, sent_at: m.timestamp,
+        payload: m.payload, correlation_id: m.correlation_id ?? null, sent_at: m.timestamp,
       },
       deliveries,
     };
@@ -230,9 +231,6 @@ function checkMessage(ledger: Ledger, label: string, m: LegacyMessage, note: (re
   }
   const bytes = Buffer.byteLength(m.payload, 'utf8');
   if (bytes > MAX_PAYLOAD_BYTES) note(`${label}.payload`, `is ${bytes} bytes, over today's limit of ${MAX_PAYLOAD_BYTES}; imported whole`);
-  if (m.payload.match(LONE_SURROGATES) !== null) {
-    note(`${label}.payload`, 'holds an unpaired UTF-16 surrogate (\\ud800-\\udfff escape), which UTF-8 cannot store; it was imported as U+FFFD');
-  }
   m.recipients?.forEach((agentId, index) => {
     if (ledger.agents[agentId] === undefined) note(`${label}.recipients[${index}]`, `agent "${agentId}" is not in the ledger; its delivery was imported as it was`);
   });
