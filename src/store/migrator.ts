@@ -37,6 +37,12 @@ export function loadMigrations(dir: string = join(packageRoot, 'migrations')): M
  * SQLite or not Meshfleet's, or whose schema is newer than `latestVersion`.
  */
 export function readSchemaState(db: BetterSqlite3.Database, path: string, latestVersion: number): SchemaState {
+  // One read transaction (a savepoint inside the migrator's), so every read below sees the same
+  // snapshot even while another process commits the schema between two of them.
+  return db.transaction(() => readSchemaSnapshot(db, path, latestVersion))();
+}
+
+function readSchemaSnapshot(db: BetterSqlite3.Database, path: string, latestVersion: number): SchemaState {
   let applicationId: number;
   let objectCount: number;
   try {
