@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import type { AgentStatus, FleetStatus } from './schema.js';
 
 export interface NewMessage {
   id: string;
@@ -19,14 +20,49 @@ export interface NewDelivery {
   ackedAt: number | null;
 }
 
+/** An unacknowledged delivery joined with its message, as get_inbox returns it. */
+export interface InboxRow {
+  seq: number;
+  id: string;
+  fleet_id: string;
+  from_agent_id: string;
+  to_agent_id: string;
+  type: string;
+  payload: string;
+  correlation_id: string | null;
+  sent_at: number;
+  read_at: number | null;
+}
+
+export interface AgentRef {
+  id: string;
+  fleet_id: string;
+  status: AgentStatus;
+}
+
 /**
  * Statements on the hot path, prepared once per connection and run synchronously
- * (DESIGN.md, "The write path"): building or preparing per call costs more than the insert.
+ * (DESIGN.md, "The write path"): building or preparing per call costs more than the work.
  */
 export interface HotStatements {
   /** Inserts one message; returns its seq (send order). */
   insertMessage(message: NewMessage): number;
   insertDelivery(delivery: NewDelivery): void;
+  agent(agentId: string): AgentRef | undefined;
+  fleetStatus(fleetId: string): FleetStatus | undefined;
+  /** Every agent of the fleet but one, in id order: a broadcast's recipients. */
+  otherAgentIds(fleetId: string, exceptAgentId: string): string[];
+  /** Unacknowledged deliveries of one agent sent after `sinceMs`, from `afterSeq` on, in send order. */
+  inbox(agentId: string, sinceMs: number, afterSeq: number, limit: number): InboxRow[];
+  hasPending(agentId: string): boolean;
+  markRead(agentId: string, messageSeq: number, readAt: number): void;
+  /** Acknowledges one delivery; returns false when it was not pending. */
+  ack(agentId: string, messageId: string, ackedAt: number): boolean;
+  /** The delivery of a message to an agent, pending or not. */
+  delivery(agentId: string, messageId: string): { acked: 0 | 1 } | undefined;
+  insertEvent(kind: string, fleetId: string | null, agentId: string | null, data: string | null, recordedAt: number): void;
+  /** Changes whenever another connection commits (PRAGMA data_version): cheap, no disk read. */
+  dataVersion(): number;
 }
 
 export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements {
@@ -35,11 +71,44 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertDelivery = db.prepare(
     'INSERT INTO deliveries (message_seq, agent_id, acked, read_at, acked_at) VALUES (?, ?, ?, ?, ?)');
+  const agent = db.prepare('SELECT id, fleet_id, status FROM agents WHERE id = ?');
+  const fleetStatus = db.prepare('SELECT status FROM fleets WHERE id = ?').pluck();
+  const otherAgentIds = db.prepare('SELECT id FROM agents WHERE fleet_id = ? AND id <> ? ORDER BY id').pluck();
+  // Range scan of deliveries_pending (agent_id, message_seq) WHERE acked = 0.
+  const inbox = db.prepare(
+    `SELECT m.seq, m.id, m.fleet_id, m.from_agent_id, m.to_agent_id, m.type, m.payload, m.correlation_id, m.sent_at, d.read_at
+       FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq
+      WHERE d.agent_id = ? AND d.acked = 0 AND d.message_seq > ? AND m.sent_at > ?
+      ORDER BY d.message_seq
+      LIMIT ?`);
+  const hasPending = db.prepare('SELECT 1 FROM deliveries WHERE agent_id = ? AND acked = 0 LIMIT 1').pluck();
+  const markRead = db.prepare('UPDATE deliveries SET read_at = ? WHERE message_seq = ? AND agent_id = ? AND read_at IS NULL');
+  const ack = db.prepare(
+    `UPDATE deliveries SET acked = 1, acked_at = ?
+      WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND agent_id = ? AND acked = 0`);
+  const delivery = db.prepare(
+    'SELECT acked FROM deliveries WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND agent_id = ?');
+  const insertEvent = db.prepare('INSERT INTO events (kind, fleet_id, agent_id, data, recorded_at) VALUES (?, ?, ?, ?, ?)');
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
   return {
     insertMessage: (m) => Number(insertMessage.run(
       m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt).lastInsertRowid),
     insertDelivery: (d) => {
       insertDelivery.run(d.messageSeq, d.agentId, d.acked ? 1 : 0, d.readAt, d.ackedAt);
     },
+    agent: (agentId) => agent.get(agentId) as AgentRef | undefined,
+    fleetStatus: (fleetId) => fleetStatus.get(fleetId) as FleetStatus | undefined,
+    otherAgentIds: (fleetId, exceptAgentId) => otherAgentIds.all(fleetId, exceptAgentId) as string[],
+    inbox: (agentId, sinceMs, afterSeq, limit) => inbox.all(agentId, afterSeq, sinceMs, limit) as InboxRow[],
+    hasPending: (agentId) => hasPending.get(agentId) !== undefined,
+    markRead: (agentId, messageSeq, readAt) => {
+      markRead.run(readAt, messageSeq, agentId);
+    },
+    ack: (agentId, messageId, ackedAt) => ack.run(ackedAt, messageId, agentId).changes === 1,
+    delivery: (agentId, messageId) => delivery.get(messageId, agentId) as { acked: 0 | 1 } | undefined,
+    insertEvent: (kind, fleetId, agentId, data, recordedAt) => {
+      insertEvent.run(kind, fleetId, agentId, data, recordedAt);
+    },
+    dataVersion: () => dataVersion.get() as number,
   };
 }

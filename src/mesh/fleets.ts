@@ -1,0 +1,177 @@
+import type { Selectable } from 'kysely';
+import type { Store } from '../store/open.js';
+import type { AgentStatus, AgentTable, FleetStatus, FleetTable } from '../store/schema.js';
+import { MeshError } from './errors.js';
+import { recordEvent } from './events.js';
+import { newId } from './ids.js';
+
+export const MAX_FLEET_AGENTS = 64;
+export const FINAL_AGENT_STATUSES: readonly AgentStatus[] = ['complete', 'failed', 'interrupted'];
+
+export interface AgentSpec {
+  role: string;
+  prompt: string;
+  /** Premade agent stem (.opencode/agents/<stem>.md). */
+  agent?: string | null;
+}
+
+export interface Fleet {
+  id: string;
+  status: FleetStatus;
+  createdAt: number;
+  completedAt: number | null;
+  timeoutMs: number | null;
+}
+
+export interface Agent {
+  id: string;
+  fleetId: string;
+  role: string;
+  prompt: string;
+  agentFile: string | null;
+  status: AgentStatus;
+  pid: number | null;
+  retryCount: number;
+  output: string | null;
+  error: string | null;
+  createdAt: number | null;
+  startedAt: number | null;
+  completedAt: number | null;
+}
+
+export interface FleetListing extends Fleet {
+  agentCount: number;
+  agentsRunning: number;
+  agentsComplete: number;
+  agentsFailed: number;
+}
+
+const toFleet = (row: FleetTable): Fleet => ({
+  id: row.id, status: row.status, createdAt: row.created_at, completedAt: row.completed_at, timeoutMs: row.timeout_ms,
+});
+
+const toAgent = (row: Selectable<AgentTable>): Agent => ({
+  id: row.id, fleetId: row.fleet_id, role: row.role, prompt: row.prompt, agentFile: row.agent_file, status: row.status,
+  pid: row.pid, retryCount: row.retry_count, output: row.output, error: row.error, createdAt: row.created_at,
+  startedAt: row.started_at, completedAt: row.completed_at,
+});
+
+/** Creates a fleet and its agents (pending until a runtime starts them). */
+export function createFleet(store: Store, specs: AgentSpec[], now: number = Date.now()): { fleet: Fleet; agents: Agent[] } {
+  if (specs.length === 0) {
+    throw new MeshError('invalid', 'A fleet needs at least one agent; `agents` was empty.', 'Pass agents: [{role, prompt}, …].');
+  }
+  if (specs.length > MAX_FLEET_AGENTS) {
+    throw new MeshError('invalid', `A fleet holds at most ${MAX_FLEET_AGENTS} agents; got ${specs.length}.`, 'Split the work into several fleets.');
+  }
+  const fleetId = newId('fleet');
+  return store.write(() => {
+    store.run(store.sql.insertInto('fleets').values({ id: fleetId, status: 'running', created_at: now, completed_at: null, timeout_ms: null }));
+    recordEvent(store, { kind: 'fleet_created', fleetId, data: { agents: specs.length } }, now);
+    const agents = specs.map((spec) => insertAgent(store, fleetId, spec, 'agent_spawned', now));
+    return { fleet: requireFleet(store, fleetId), agents };
+  });
+}
+
+/** Adds an agent to an existing fleet; a fleet that had settled runs again. */
+export function attachAgent(store: Store, fleetId: string, spec: AgentSpec, now: number = Date.now()): Agent {
+  return store.write(() => {
+    const fleet = requireFleet(store, fleetId);
+    if (fleet.status !== 'running') {
+      store.run(store.sql.updateTable('fleets').set({ status: 'running', completed_at: null }).where('id', '=', fleetId));
+    }
+    return insertAgent(store, fleetId, spec, 'agent_attached', now);
+  });
+}
+
+function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'agent_spawned' | 'agent_attached', now: number): Agent {
+  const id = newId('agent');
+  const row = {
+    id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const,
+    pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
+  };
+  store.run(store.sql.insertInto('agents').values(row));
+  recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null } }, now);
+  return toAgent(row);
+}
+
+export function requireFleet(store: Store, fleetId: string): Fleet {
+  const row = store.first(store.sql.selectFrom('fleets').selectAll().where('id', '=', fleetId));
+  if (row === undefined) {
+    throw new MeshError('not_found', `No fleet "${fleetId}".`, 'Use a fleet_id returned by spawn_fleet, or call list_fleets.');
+  }
+  return toFleet(row);
+}
+
+export function getAgent(store: Store, agentId: string): Agent | undefined {
+  const row = store.first(store.sql.selectFrom('agents').selectAll().where('id', '=', agentId));
+  return row === undefined ? undefined : toAgent(row);
+}
+
+export function fleetAgents(store: Store, fleetId: string): Agent[] {
+  return store.all(store.sql.selectFrom('agents').selectAll().where('fleet_id', '=', fleetId).orderBy('created_at').orderBy('id')).map(toAgent);
+}
+
+export function fleetStatus(store: Store, fleetId: string): { fleet: Fleet; agents: Agent[] } {
+  const fleet = requireFleet(store, fleetId);
+  return { fleet, agents: fleetAgents(store, fleetId) };
+}
+
+export function listFleets(store: Store): FleetListing[] {
+  const rows = store.all(store.sql.selectFrom('fleet_summary').innerJoin('fleets', 'fleets.id', 'fleet_summary.fleet_id')
+    .select(['fleets.id', 'fleets.status', 'fleets.created_at', 'fleets.completed_at', 'fleets.timeout_ms',
+      'fleet_summary.agents', 'fleet_summary.agents_running', 'fleet_summary.agents_complete', 'fleet_summary.agents_failed'])
+    .orderBy('fleets.created_at', 'desc').orderBy('fleets.id'));
+  return rows.map((row) => ({
+    ...toFleet(row), agentCount: row.agents, agentsRunning: row.agents_running,
+    agentsComplete: row.agents_complete, agentsFailed: row.agents_failed,
+  }));
+}
+
+export function setFleetTimeout(store: Store, fleetId: string, timeoutMs: number, now: number = Date.now()): Fleet {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+    throw new MeshError('invalid', `timeout_ms must be a whole number of milliseconds, 0 or more; got ${timeoutMs}.`, 'Pass e.g. 600000 for ten minutes, or 0 for no fleet timeout.');
+  }
+  return store.write(() => {
+    requireFleet(store, fleetId);
+    store.run(store.sql.updateTable('fleets').set({ timeout_ms: timeoutMs === 0 ? null : timeoutMs }).where('id', '=', fleetId));
+    recordEvent(store, { kind: 'fleet_timeout_set', fleetId, data: { timeout_ms: timeoutMs } }, now);
+    return requireFleet(store, fleetId);
+  });
+}
+
+/** The runtime started an agent's process. */
+export function markAgentStarted(store: Store, agentId: string, pid: number, now: number = Date.now()): void {
+  store.write(() => {
+    store.run(store.sql.updateTable('agents').set({ status: 'running', pid, started_at: now }).where('id', '=', agentId));
+    const agent = getAgent(store, agentId);
+    recordEvent(store, { kind: 'agent_started', fleetId: agent?.fleetId ?? null, agentId, data: { pid } }, now);
+  });
+}
+
+/** An agent reached a final status; its fleet settles once every agent has. */
+export function markAgentFinished(
+  store: Store,
+  agentId: string,
+  outcome: { status: 'complete' | 'failed' | 'interrupted'; output: string | null; error: string | null },
+  now: number = Date.now(),
+): void {
+  store.write(() => {
+    const agent = getAgent(store, agentId);
+    if (agent === undefined || FINAL_AGENT_STATUSES.includes(agent.status)) return; // handled once
+    store.run(store.sql.updateTable('agents')
+      .set({ status: outcome.status, output: outcome.output, error: outcome.error, completed_at: now })
+      .where('id', '=', agentId));
+    const kind = outcome.status === 'complete' ? 'agent_finished' : outcome.status === 'failed' ? 'agent_failed' : 'agent_interrupted';
+    recordEvent(store, { kind, fleetId: agent.fleetId, agentId, data: outcome.error === null ? undefined : { error: outcome.error } }, now);
+    settleFleet(store, agent.fleetId, now);
+  });
+}
+
+function settleFleet(store: Store, fleetId: string, now: number): void {
+  const statuses = fleetAgents(store, fleetId).map((a) => a.status);
+  if (statuses.length === 0 || !statuses.every((s) => FINAL_AGENT_STATUSES.includes(s))) return;
+  const status: FleetStatus = statuses.every((s) => s === 'complete') ? 'complete' : 'failed';
+  store.run(store.sql.updateTable('fleets').set({ status, completed_at: now }).where('id', '=', fleetId));
+  recordEvent(store, { kind: 'fleet_settled', fleetId, data: { status } }, now);
+}

@@ -1,0 +1,168 @@
+import type { Store } from '../store/open.js';
+import { MAX_PAYLOAD_BYTES, MESSAGE_TYPES, type MessageType } from '../store/limits.js';
+import type { AgentRef, InboxRow } from '../store/statements.js';
+import { MeshError } from './errors.js';
+import { recordEvent } from './events.js';
+import { newId } from './ids.js';
+
+export { MAX_PAYLOAD_BYTES, MESSAGE_TYPES, type MessageType };
+export const MAX_BATCH_MESSAGES = 10_000;
+export const DEFAULT_INBOX_LIMIT = 1_000;
+export const BROADCAST = '*';
+
+export interface OutgoingMessage {
+  fleetId: string;
+  fromAgentId: string;
+  /** An agent of the fleet, or "*" for every other agent of the fleet. */
+  toAgentId: string;
+  type: MessageType;
+  payload: string;
+  correlationId?: string | null;
+}
+
+export interface InboxMessage {
+  id: string;
+  seq: number;
+  fleetId: string;
+  fromAgentId: string;
+  toAgentId: string;
+  type: string;
+  payload: string;
+  correlationId: string | null;
+  sentAt: number;
+  readAt: number | null;
+}
+
+/** Sends one message: one message row, one delivery per recipient, one transaction. */
+export function sendMessage(store: Store, msg: OutgoingMessage, now: number = Date.now()): { messageId: string; recipients: string[] } {
+  checkContent(msg, '');
+  return store.write(() => insert(store, msg, now, lookup(store), ''));
+}
+
+/** Sends up to 10,000 messages in one transaction: all of them, or none. */
+export function sendMessages(store: Store, messages: OutgoingMessage[], now: number = Date.now()): { messageIds: string[] } {
+  if (messages.length === 0) throw new MeshError('invalid', '`messages` was empty.', 'Pass at least one message.');
+  if (messages.length > MAX_BATCH_MESSAGES) {
+    throw new MeshError('too_large', `A batch holds at most ${MAX_BATCH_MESSAGES} messages; got ${messages.length}.`, 'Split it into several send_messages calls.');
+  }
+  messages.forEach((msg, index) => checkContent(msg, `messages[${index}]: `));
+  return store.write(() => {
+    const agents = cachedLookup(store);
+    const messageIds = messages.map((msg, index) => insert(store, msg, now, agents, `messages[${index}]: `).messageId);
+    const fleets = [...new Set(messages.map((m) => m.fleetId))];
+    for (const fleetId of fleets) {
+      recordEvent(store, { kind: 'messages_sent', fleetId, data: { count: messages.filter((m) => m.fleetId === fleetId).length } }, now);
+    }
+    return { messageIds };
+  });
+}
+
+function checkContent(msg: OutgoingMessage, where: string): void {
+  if (!(MESSAGE_TYPES as readonly string[]).includes(msg.type)) {
+    throw new MeshError('invalid', `${where}type "${msg.type}" is not a message type.`, `Use one of: ${MESSAGE_TYPES.join(', ')}.`);
+  }
+  // Every UTF-16 unit is at most 3 UTF-8 bytes, so short payloads need no count.
+  if (msg.payload.length * 3 > MAX_PAYLOAD_BYTES) {
+    const bytes = Buffer.byteLength(msg.payload, 'utf8');
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new MeshError('too_large', `${where}payload is ${bytes} bytes of UTF-8; the limit is ${MAX_PAYLOAD_BYTES}.`,
+        'Send less, or write it to a file and send the path.');
+    }
+  }
+}
+
+type Lookup = (agentId: string) => AgentRef | undefined;
+const lookup = (store: Store): Lookup => (agentId) => store.hot.agent(agentId);
+
+function cachedLookup(store: Store): Lookup {
+  const cache = new Map<string, AgentRef | undefined>();
+  return (agentId) => {
+    if (!cache.has(agentId)) cache.set(agentId, store.hot.agent(agentId));
+    return cache.get(agentId);
+  };
+}
+
+function insert(store: Store, msg: OutgoingMessage, now: number, agentOf: Lookup, where: string): { messageId: string; recipients: string[] } {
+  requireMember(store, agentOf, msg.fleetId, msg.fromAgentId, 'from_agent_id', where);
+  let recipients: string[];
+  if (msg.toAgentId === BROADCAST) {
+    recipients = store.hot.otherAgentIds(msg.fleetId, msg.fromAgentId);
+    if (recipients.length === 0) {
+      throw new MeshError('conflict', `${where}fleet "${msg.fleetId}" has no other agent to receive a broadcast.`, 'Attach an agent first, or send to a specific agent.');
+    }
+  } else {
+    requireMember(store, agentOf, msg.fleetId, msg.toAgentId, 'to_agent_id', where);
+    recipients = [msg.toAgentId];
+  }
+  const messageId = newId('msg');
+  const messageSeq = store.hot.insertMessage({
+    id: messageId, fleetId: msg.fleetId, fromAgentId: msg.fromAgentId, toAgentId: msg.toAgentId, type: msg.type,
+    payload: msg.payload, correlationId: msg.correlationId ?? null, sentAt: now,
+  });
+  for (const agentId of recipients) store.hot.insertDelivery({ messageSeq, agentId, acked: false, readAt: null, ackedAt: null });
+  return { messageId, recipients };
+}
+
+function requireMember(store: Store, agentOf: Lookup, fleetId: string, agentId: string, field: string, where: string): void {
+  const agent = agentOf(agentId);
+  if (agent !== undefined && agent.fleet_id === fleetId) return;
+  if (store.hot.fleetStatus(fleetId) === undefined) {
+    throw new MeshError('not_found', `${where}no fleet "${fleetId}".`, 'Use a fleet_id returned by spawn_fleet, or call list_fleets.');
+  }
+  if (agent === undefined) {
+    throw new MeshError('not_found', `${where}${field}: no agent "${agentId}".`, `Use an agent id of fleet "${fleetId}" (see fleet_status)${field === 'to_agent_id' ? ', or "*" for every other agent' : ''}.`);
+  }
+  throw new MeshError('refused', `${where}${field}: agent "${agentId}" belongs to fleet "${agent.fleet_id}", not "${fleetId}".`,
+    'Messages stay within one fleet: use an agent of the same fleet.');
+}
+
+/**
+ * An agent's unacknowledged messages in send order (an index range scan), marking them read.
+ * `sinceMs` keeps only messages sent strictly after it.
+ */
+export function getInbox(store: Store, agentId: string, options: { sinceMs?: number; limit?: number } = {}, now: number = Date.now()): { messages: InboxMessage[]; hasMore: boolean } {
+  requireAgent(store, agentId);
+  const limit = options.limit ?? DEFAULT_INBOX_LIMIT;
+  const rows = store.hot.inbox(agentId, options.sinceMs ?? Number.MIN_SAFE_INTEGER, 0, limit + 1);
+  const hasMore = rows.length > limit;
+  if (hasMore) rows.pop();
+  const unread = rows.filter((row) => row.read_at === null);
+  if (unread.length > 0) {
+    store.write(() => { for (const row of unread) store.hot.markRead(agentId, row.seq, now); });
+  }
+  return { messages: rows.map(toInboxMessage), hasMore };
+}
+
+/** Pending messages of an agent after a seq, without marking them read (for push streams). */
+export function pendingAfter(store: Store, agentId: string, afterSeq: number, limit: number): InboxMessage[] {
+  return store.hot.inbox(agentId, Number.MIN_SAFE_INTEGER, afterSeq, limit).map(toInboxMessage);
+}
+
+export function hasPendingMessages(store: Store, agentId: string): boolean {
+  return store.hot.hasPending(agentId);
+}
+
+/** Acknowledges the agent's own delivery of a message; other recipients keep theirs. */
+export function ackMessage(store: Store, agentId: string, messageId: string, now: number = Date.now()): { alreadyAcknowledged: boolean } {
+  return store.write(() => {
+    if (store.hot.ack(agentId, messageId, now)) return { alreadyAcknowledged: false };
+    const delivery = store.hot.delivery(agentId, messageId);
+    if (delivery !== undefined) return { alreadyAcknowledged: true };
+    requireAgent(store, agentId);
+    throw new MeshError('not_found', `Message "${messageId}" was not delivered to agent "${agentId}".`,
+      'Acknowledge message ids from this agent\'s own get_inbox.');
+  });
+}
+
+export function requireAgent(store: Store, agentId: string): AgentRef {
+  const agent = store.hot.agent(agentId);
+  if (agent === undefined) {
+    throw new MeshError('not_found', `No agent "${agentId}".`, 'Use an agent id returned by spawn_fleet or attach_agent (see fleet_status).');
+  }
+  return agent;
+}
+
+const toInboxMessage = (row: InboxRow): InboxMessage => ({
+  id: row.id, seq: row.seq, fleetId: row.fleet_id, fromAgentId: row.from_agent_id, toAgentId: row.to_agent_id,
+  type: row.type, payload: row.payload, correlationId: row.correlation_id, sentAt: row.sent_at, readAt: row.read_at,
+});
