@@ -9,6 +9,7 @@ export interface Context {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly version: string;
+  readonly homeDir: string;
   /** --db, else MESHFLEET_DB, else ~/.meshfleet/mesh.db */
   dbPath(flag?: string): string;
   /** The old server's ledger: AGENT_MESH_DATA_FILE, else ~/.config/opencode/agent-mesh.json */
@@ -22,6 +23,7 @@ export function processContext(): Context {
     env,
     stdout: process.stdout,
     stderr: process.stderr,
+    homeDir: home,
     version: (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version,
     dbPath: (flag) => resolve(flag ?? nonEmpty(env.MESHFLEET_DB) ?? join(home, '.meshfleet', 'mesh.db')),
     legacyLedgerPath: () => resolve(nonEmpty(env.AGENT_MESH_DATA_FILE) ?? join(home, '.config', 'opencode', 'agent-mesh.json')),

@@ -7,8 +7,9 @@ import { StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
 import { migrateCommand } from './migrate.js';
+import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [migrateCommand];
+export const COMMANDS: Command[] = [serveCommand, migrateCommand];
 
 function helpText(ctx: Context): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

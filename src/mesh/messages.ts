@@ -88,7 +88,7 @@ function insert(store: Store, msg: OutgoingMessage, now: number, agentOf: Lookup
   if (msg.toAgentId === BROADCAST) {
     recipients = store.hot.otherAgentIds(msg.fleetId, msg.fromAgentId);
     if (recipients.length === 0) {
-      throw new MeshError('conflict', `${where}fleet "${msg.fleetId}" has no other agent to receive a broadcast.`, 'Attach an agent first, or send to a specific agent.');
+      throw new MeshError('conflict', `${where}to_agent_id "*": fleet "${msg.fleetId}" has no other agent to receive a broadcast.`, 'Attach an agent first, or send to a specific agent.');
     }
   } else {
     requireMember(store, agentOf, msg.fleetId, msg.toAgentId, 'to_agent_id', where);
@@ -107,7 +107,7 @@ function requireMember(store: Store, agentOf: Lookup, fleetId: string, agentId: 
   const agent = agentOf(agentId);
   if (agent !== undefined && agent.fleet_id === fleetId) return;
   if (store.hot.fleetStatus(fleetId) === undefined) {
-    throw new MeshError('not_found', `${where}no fleet "${fleetId}".`, 'Use a fleet_id returned by spawn_fleet, or call list_fleets.');
+    throw new MeshError('not_found', `${where}fleet_id: no fleet "${fleetId}".`, 'Use a fleet_id returned by spawn_fleet, or call list_fleets.');
   }
   if (agent === undefined) {
     throw new MeshError('not_found', `${where}${field}: no agent "${agentId}".`, `Use an agent id of fleet "${fleetId}" (see fleet_status)${field === 'to_agent_id' ? ', or "*" for every other agent' : ''}.`);

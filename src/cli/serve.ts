@@ -1,0 +1,55 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { parseArgs } from 'node:util';
+import { log } from '../log.js';
+import { createMcpServer, createToolDeps } from '../mcp/server.js';
+import { RUNTIMES, type RuntimeName } from '../runtime/adapters.js';
+import { openStore } from '../store/open.js';
+import { UsageError, type Command } from './command.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Run the MCP server over stdio (what an MCP host launches)',
+  usage: 'meshfleet serve [--db PATH] [--runtime opencode|command] [--durability normal|full]\n\n'
+    + 'Environment: MESHFLEET_DB, MESHFLEET_RUNTIME, MESHFLEET_AGENT_COMMAND (command runtime),\n'
+    + 'MESHFLEET_SSE_PORT and MESHFLEET_AUTH_TOKEN (subscribe_inbox streams).',
+  async run(args, ctx) {
+    const { values } = parseArgs({
+      args,
+      options: { db: { type: 'string' }, runtime: { type: 'string' }, durability: { type: 'string', default: 'normal' } },
+    });
+    const runtime = values.runtime ?? ctx.env.MESHFLEET_RUNTIME ?? 'opencode';
+    if (!(RUNTIMES as readonly string[]).includes(runtime)) throw new UsageError(`unknown runtime '${runtime}'; use one of ${RUNTIMES.join(', ')}.`);
+    if (values.durability !== 'normal' && values.durability !== 'full') throw new UsageError(`--durability is 'normal' or 'full', not '${values.durability}'.`);
+    const portText = ctx.env.MESHFLEET_SSE_PORT;
+    const port = portText ? Number(portText) : undefined;
+    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65_536)) throw new UsageError(`MESHFLEET_SSE_PORT must be a port number, not '${portText}'.`);
+
+    const dbPath = ctx.dbPath(values.db);
+    const store = openStore(dbPath, { durability: values.durability });
+    const deps = createToolDeps(store, {
+      version: ctx.version,
+      runtime: { runtime: runtime as RuntimeName, agentCommand: ctx.env.MESHFLEET_AGENT_COMMAND, dbPath },
+      push: { port, token: ctx.env.MESHFLEET_AUTH_TOKEN || undefined },
+      env: ctx.env,
+      projectDir: process.cwd(),
+      homeDir: ctx.homeDir,
+    });
+    const server = createMcpServer(deps);
+    const transport = new StdioServerTransport();
+    // The stdio client is the server's whole reason to live: when it goes, so does everything else.
+    const ended = new Promise<string>((resolve) => {
+      process.stdin.once('end', () => resolve('stdin closed'));
+      process.stdin.once('close', () => resolve('stdin closed'));
+      transport.onclose = () => resolve('transport closed');
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    await server.connect(transport);
+    const reason = await ended;
+    log.info(`shutting down (${reason})`);
+    await deps.close();
+    await server.close().catch(() => undefined);
+    store.close();
+    return 0;
+  },
+};

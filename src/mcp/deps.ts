@@ -1,0 +1,17 @@
+import type { ChangeFeed } from '../mesh/changes.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import type { Store } from '../store/open.js';
+import type { InboxPush } from './push.js';
+
+/** What tools work with: one per server process. */
+export interface ToolDeps {
+  store: Store;
+  changes: ChangeFeed;
+  supervisor: Supervisor;
+  push: InboxPush;
+  startedAt: number;
+  version: string;
+  /** Where list_agents looks for .opencode/agents (the project), and the user's home. */
+  projectDir: string;
+  homeDir: string;
+}

@@ -1,0 +1,112 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import {
+  ackMessage, BROADCAST, getInbox, hasPendingMessages, MAX_BATCH_MESSAGES, MAX_PAYLOAD_BYTES, MESSAGE_TYPES, requireAgent,
+  sendMessage, sendMessages, type OutgoingMessage,
+} from '../mesh/messages.js';
+import type { ToolDeps } from './deps.js';
+import { toolResult } from './result.js';
+import { id } from './schemas.js';
+import { messageJson } from './wire.js';
+
+export const MAX_WAIT_MS = 60_000;
+
+const message = {
+  fleet_id: id('fleet_id'),
+  from_agent_id: id('from_agent_id').describe('The sending agent, a member of the fleet'),
+  to_agent_id: id('to_agent_id').describe(`Recipient agent of the same fleet, or "${BROADCAST}" for every other agent of the fleet`),
+  type: z.enum(MESSAGE_TYPES, `type must be one of ${MESSAGE_TYPES.join(', ')}`),
+  payload: z.string('payload must be a string').describe(`Message body, at most ${MAX_PAYLOAD_BYTES} bytes of UTF-8`),
+  correlation_id: z.string().optional().describe('Thread id: reply with the id of the message you answer'),
+};
+type MessageInput = { fleet_id: string; from_agent_id: string; to_agent_id: string; type: OutgoingMessage['type']; payload: string; correlation_id?: string | undefined };
+
+const outgoing = (m: MessageInput): OutgoingMessage => ({
+  fleetId: m.fleet_id, fromAgentId: m.from_agent_id, toAgentId: m.to_agent_id, type: m.type, payload: m.payload, correlationId: m.correlation_id ?? null,
+});
+
+const inboxArgs = {
+  agent_id: id('agent_id'),
+  since: z.number('since must be epoch milliseconds').optional().describe('Only messages sent after this time (epoch ms, strict)'),
+  limit: z.int().min(1, 'limit must be 1 or more').max(10_000, 'limit must be at most 10000').optional().describe('At most this many messages (default 1000); has_more says if more wait'),
+};
+
+export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
+  const { store, changes } = deps;
+  const inbox = (agentId: string, since?: number, limit?: number) => {
+    const { messages, hasMore } = getInbox(store, agentId, { sinceMs: since, limit });
+    return { messages: messages.map(messageJson), has_more: hasMore };
+  };
+
+  server.registerTool('send_message', {
+    description: `Send a message within a fleet to one agent, or with to_agent_id "${BROADCAST}" to every other agent (each gets its own delivery). Types: ${MESSAGE_TYPES.join(', ')}.`,
+    inputSchema: message,
+  }, (input) => toolResult(() => {
+    const sent = sendMessage(store, outgoing(input));
+    changes.notify();
+    return { message_id: sent.messageId, recipients: sent.recipients };
+  }));
+
+  server.registerTool('send_messages', {
+    description: `Send up to ${MAX_BATCH_MESSAGES} messages in one transaction: all are delivered, or none (the error names the first bad one).`,
+    inputSchema: { messages: z.array(z.object(message)).min(1, 'messages must hold at least one message').max(MAX_BATCH_MESSAGES, `at most ${MAX_BATCH_MESSAGES} messages per call`) },
+  }, (input) => toolResult(() => {
+    const { messageIds } = sendMessages(store, input.messages.map(outgoing));
+    changes.notify();
+    return { message_ids: messageIds };
+  }));
+
+  server.registerTool('get_inbox', {
+    description: 'An agent\'s unacknowledged messages, oldest first. Reading marks them read, not acknowledged: ack_message each one you have handled.',
+    inputSchema: inboxArgs,
+  }, (input) => toolResult(() => inbox(input.agent_id, input.since, input.limit)));
+
+  server.registerTool('ack_message', {
+    description: 'Acknowledge a message for this agent only; other recipients of a broadcast keep their own copy.',
+    inputSchema: { agent_id: id('agent_id'), message_id: id('message_id') },
+  }, (input) => toolResult(() => {
+    const { alreadyAcknowledged } = ackMessage(store, input.agent_id, input.message_id);
+    return { ok: true, already_acknowledged: alreadyAcknowledged };
+  }));
+
+  server.registerTool('wait_for_messages', {
+    description: `Block until the agent's inbox is non-empty (a message from any process counts) or timeout_ms passes (max ${MAX_WAIT_MS}); returns the inbox like get_inbox, with timed_out.`,
+    inputSchema: {
+      agent_id: id('agent_id'),
+      timeout_ms: z.int('timeout_ms must be whole milliseconds').min(0, 'timeout_ms must be 0 or more').max(MAX_WAIT_MS, `timeout_ms must be at most ${MAX_WAIT_MS}`).optional()
+        .describe(`How long to wait, in ms (default 30000, max ${MAX_WAIT_MS})`),
+    },
+  }, (input, extra) => toolResult(async () => {
+    requireAgent(store, input.agent_id);
+    const arrived = hasPendingMessages(store, input.agent_id)
+      || await waitForPending(deps, input.agent_id, input.timeout_ms ?? 30_000, extra.signal);
+    return { ...inbox(input.agent_id), timed_out: !arrived };
+  }));
+
+  server.registerTool('subscribe_inbox', {
+    description: 'A URL streaming this agent\'s new messages as server-sent events, from any process on the database. See `instructions` in the answer for the frame format.',
+    inputSchema: { agent_id: id('agent_id') },
+  }, (input) => toolResult(async () => {
+    requireAgent(store, input.agent_id);
+    const streamUrl = await deps.push.streamUrl(input.agent_id);
+    return { agent_id: input.agent_id, stream_url: streamUrl, instructions: deps.push.instructions() };
+  }));
+}
+
+/** Resolves true when a message is pending for the agent, false at the timeout or on cancel. */
+function waitForPending(deps: ToolDeps, agentId: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (arrived: boolean) => {
+      unsubscribe();
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(arrived);
+    };
+    const onAbort = () => done(false);
+    const unsubscribe = deps.changes.subscribe(() => {
+      if (hasPendingMessages(deps.store, agentId)) done(true);
+    });
+    const timer = setTimeout(() => done(false), timeoutMs);
+    signal.addEventListener('abort', onAbort);
+  });
+}

@@ -1,0 +1,62 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import {
+  deleteTemplate, exportTemplate, getTemplate, importTemplate, listTemplates, saveTemplate, TEMPLATE_EXPORT_SCHEMA,
+} from '../mesh/templates.js';
+import type { ToolDeps } from './deps.js';
+import { toolResult } from './result.js';
+import { templateAgents, templateName, templateVersion } from './schemas.js';
+import { templateJson } from './wire.js';
+
+export function registerTemplateTools(server: McpServer, { store }: ToolDeps): void {
+  server.registerTool('save_fleet_template', {
+    description: 'Save a reusable fleet shape. Saving a name again makes its next version; earlier versions stay.',
+    inputSchema: { name: templateName, description: z.string().optional(), agents: templateAgents },
+  }, (input) => toolResult(() => ({ template: templateJson(saveTemplate(store, input)) })));
+
+  server.registerTool('list_fleet_templates', {
+    description: 'Saved templates: latest version, all versions, description, agent count.',
+    inputSchema: {},
+  }, () => toolResult(() => ({
+    templates: listTemplates(store).map((t) => ({
+      name: t.name, version: t.latestVersion, versions: t.versions, description: t.description, agent_count: t.agentCount, created_at: t.createdAt,
+    })),
+  })));
+
+  server.registerTool('get_fleet_template', {
+    description: 'One template with its agents: the latest version, or the one asked for.',
+    inputSchema: { name: templateName, version: templateVersion },
+  }, (input) => toolResult(() => ({ template: templateJson(getTemplate(store, input.name, input.version)) })));
+
+  server.registerTool('delete_fleet_template', {
+    description: 'Delete one version of a template, or all its versions when no version is given.',
+    inputSchema: { name: templateName, version: templateVersion },
+  }, (input) => toolResult(() => ({ ok: true, name: input.name, deleted_versions: deleteTemplate(store, input.name, input.version).deletedVersions })));
+
+  server.registerTool('export_fleet_template', {
+    description: `A template as a portable ${TEMPLATE_EXPORT_SCHEMA} document, for import_fleet_template elsewhere.`,
+    inputSchema: { name: templateName, version: templateVersion },
+  }, (input) => toolResult(() => exportTemplate(store, input.name, input.version)));
+
+  server.registerTool('import_fleet_template', {
+    description: `Save a ${TEMPLATE_EXPORT_SCHEMA} document (from export_fleet_template) as the next version of its name.`,
+    inputSchema: {
+      template: z.object({
+        schema: z.string(),
+        name: templateName,
+        version: z.int().optional(),
+        description: z.string().nullish(),
+        agents: templateAgents,
+        exported_at: z.number().optional(),
+      }).describe('The exported document, unchanged'),
+    },
+  }, (input) => toolResult(() => ({ template: templateJson(importTemplate(store, input.template)) })));
+
+  server.registerTool('spawn_from_template', {
+    description: 'The spec of a saved template ({agents}) to pass to spawn_fleet, possibly after editing prompts.',
+    inputSchema: { name: templateName, version: templateVersion },
+  }, (input) => toolResult(() => {
+    const t = getTemplate(store, input.name, input.version);
+    return { spec: { agents: t.agents }, template: { name: t.name, version: t.version } };
+  }));
+}
