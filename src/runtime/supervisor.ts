@@ -13,7 +13,7 @@ export const MAX_CAPTURE_BYTES = 65_536;
  * belong to the supervision issue.)
  */
 export class Supervisor {
-  private readonly children = new Map<string, ChildProcess>();
+  private readonly children = new Map<string, { child: ChildProcess; finish: (status: 'interrupted', error: string) => void }>();
 
   constructor(private readonly store: Store, private readonly config: RuntimeConfig, private readonly env: NodeJS.ProcessEnv) {}
 
@@ -31,7 +31,7 @@ export class Supervisor {
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     let finished = false;
-    const finish = (status: 'complete' | 'failed', error: string | null) => {
+    const finish = (status: 'complete' | 'failed' | 'interrupted', error: string | null) => {
       if (finished) return; // 'error' and 'close' can both fire: record the end once
       finished = true;
       this.children.delete(agent.id);
@@ -52,26 +52,21 @@ export class Supervisor {
       else finish('failed', stderr.text() ?? (signal !== null ? `killed by ${signal}` : `exited with code ${code}`));
     });
     if (child.pid !== undefined) {
-      this.children.set(agent.id, child);
+      this.children.set(agent.id, { child, finish });
       markAgentStarted(this.store, agent.id, child.pid);
     }
   }
 
   /** Ends every agent this server started (their whole process groups) and records them interrupted. */
   stopAll(reason: string): void {
-    for (const [agentId, child] of this.children) {
+    for (const { child, finish } of [...this.children.values()]) {
+      finish('interrupted', reason); // recorded now; the exit that follows is not recorded again
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
       } catch {
         // already gone
       }
-      try {
-        markAgentFinished(this.store, agentId, { status: 'interrupted', output: null, error: reason });
-      } catch (err) {
-        log.error(`could not record agent ${agentId} as interrupted`, err);
-      }
     }
-    this.children.clear();
   }
 
   get running(): number {

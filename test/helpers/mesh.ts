@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { expect } from 'vitest';
+import { createMcpServer, createToolDeps, type ServerConfig } from '../../src/mcp/server.js';
+import { openStore, type Store } from '../../src/store/open.js';
+import { tempDir } from './files.js';
+
+export interface Harness {
+  dir: string;
+  dbPath: string;
+  store: Store;
+  client: Client;
+  /** Calls a tool; returns its parsed JSON and whether it was an error. */
+  call(name: string, args?: Record<string, unknown>): Promise<{ isError: boolean; json: any }>;
+  /** Calls a tool that must succeed. */
+  ok(name: string, args?: Record<string, unknown>): Promise<any>;
+  /** Calls a tool that must fail; returns its error text. */
+  fails(name: string, args?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A real server on a real database file, reached through the SDK's in-memory client pair. */
+export async function startHarness(config: Partial<ServerConfig> = {}, existing?: { dir: string; dbPath: string }): Promise<Harness> {
+  const temp = existing === undefined ? tempDir() : undefined;
+  const dir = existing?.dir ?? temp!.dir;
+  const dbPath = existing?.dbPath ?? join(dir, 'mesh.db');
+  const store = openStore(dbPath);
+  const deps = createToolDeps(store, {
+    version: '0.0.0-test',
+    runtime: { runtime: 'command', agentCommand: 'true', dbPath },
+    push: {},
+    env: { PATH: process.env.PATH },
+    projectDir: dir,
+    homeDir: dir,
+    ...config,
+  });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const server = createMcpServer(deps);
+  await server.connect(serverSide);
+  const client = new Client({ name: 'test-host', version: '0.0.0' });
+  await client.connect(clientSide);
+  const call = async (name: string, args: Record<string, unknown> = {}) => {
+    const result = await client.callTool({ name, arguments: args });
+    const content = result.content as { type: string; text: string }[];
+    expect(content).toHaveLength(1);
+    return { isError: result.isError === true, json: JSON.parse(content[0]!.text) };
+  };
+  return {
+    dir, dbPath, store, client, call,
+    ok: async (name, args) => {
+      const r = await call(name, args);
+      if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.json)}`);
+      return r.json;
+    },
+    fails: async (name, args) => {
+      const r = await call(name, args);
+      if (!r.isError) throw new Error(`${name} should have failed: ${JSON.stringify(r.json)}`);
+      expect(Object.keys(r.json)).toEqual(['error']);
+      return r.json.error as string;
+    },
+    close: async () => {
+      await client.close();
+      await deps.close();
+      store.close();
+      temp?.cleanup();
+    },
+  };
+}
+
+
+/** Waits until check() holds, polling; for outcomes of real processes. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
