@@ -2,7 +2,7 @@
 // the raw better-sqlite3 floor — then a legacy import. Figures for people; tests never time.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Bench, type Task } from 'tinybench';
+import { Bench } from 'tinybench';
 import { readLedgerFile } from '../src/store/legacy/file.js';
 import { importLedger } from '../src/store/legacy/import.js';
 import { parseLedger } from '../src/store/legacy/ledger.js';
@@ -10,6 +10,7 @@ import { planImport } from '../src/store/legacy/plan.js';
 import { openStore, type Store } from '../src/store/open.js';
 import { jsonLedger } from './baseline/json-ledger.js';
 import { rawSqlite } from './baseline/raw-sqlite.js';
+import { report } from './report.js';
 import { AGENT_IDS, FLEET_ID, legacyLedger, nextMessage, scratchDir, type BenchMessage } from './fixtures.js';
 
 const SIZE = 10_000; // messages already stored when timing starts
@@ -39,32 +40,6 @@ function meshfleet(size: number) {
       scratch.dispose();
     },
   };
-}
-
-function report(bench: Bench, floorLabel: string): void {
-  const floor = bench.tasks.find((t) => t.name === floorLabel);
-  const floorMean = floor !== undefined ? latency(floor)?.mean : undefined;
-  console.log(`\n${bench.name}`);
-  console.table(bench.tasks.map((task) => {
-    const l = latency(task);
-    if (l === undefined) return { subject: task.name, error: task.result.state };
-    return {
-      subject: task.name,
-      'mean': formatMs(l.mean),
-      'p50': formatMs(l.p50),
-      'p99': formatMs(l.p99),
-      'samples': l.samplesCount,
-      '× floor': floorMean ? (l.mean / floorMean).toFixed(1) : '',
-    };
-  }));
-}
-
-function latency(task: Task) {
-  return 'latency' in task.result ? task.result.latency : undefined;
-}
-
-function formatMs(ms: number): string {
-  return ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`;
 }
 
 async function sendOne(): Promise<void> {
