@@ -1,7 +1,7 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { parseArgs } from 'node:util';
 import { log } from '../log.js';
 import { createMcpServer, createToolDeps } from '../mcp/server.js';
+import { LineStdioTransport } from '../mcp/stdio-transport.js';
 import { RUNTIMES, type RuntimeName } from '../runtime/adapters.js';
 import { openStore } from '../store/open.js';
 import { UsageError, type Command } from './command.js';
@@ -35,7 +35,7 @@ export const serveCommand: Command = {
       homeDir: ctx.homeDir,
     });
     const server = createMcpServer(deps);
-    const transport = new StdioServerTransport();
+    const transport = new LineStdioTransport();
     // The stdio client is the server's whole reason to live: when it goes, so does everything else.
     const ended = new Promise<string>((resolve) => {
       process.stdin.once('end', () => resolve('stdin closed'));
