@@ -107,6 +107,7 @@ function waitForPending(deps: ToolDeps, agentId: string, timeoutMs: number, sign
       if (hasPendingMessages(deps.store, agentId)) done(true);
     });
     const timer = setTimeout(() => done(false), timeoutMs);
+    timer.unref(); // a pending wait must not keep a server alive after its client has gone
     signal.addEventListener('abort', onAbort);
   });
 }

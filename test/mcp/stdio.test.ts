@@ -112,9 +112,15 @@ describe('meshfleet serve over stdio', () => {
     const stream = await fetch(JSON.parse(sub.result.content[0].text).stream_url);
     expect(stream.status).toBe(200);
 
+    // A long wait is still pending when the client goes.
+    child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'wait_for_messages', arguments: { agent_id: agentId, timeout_ms: 60_000 } } })}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const stdinClosedAt = Date.now();
     child.stdin!.end();
     expect(await exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stdinClosedAt).toBeLessThan(10_000);
 
     // The agent it started was ended and recorded, not left running.
     const reader = await serve();
