@@ -2,6 +2,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { registerCapability } from '../mesh/capabilities.js';
 import { recordRoutingOutcome, routeWork } from '../routing/route-work.js';
+import { listSynonyms, setSynonyms } from '../routing/synonyms.js';
+import { getTaxonomy, setTaxonomy } from '../routing/taxonomy.js';
 import type { ToolDeps } from './deps.js';
 import { toolResult } from './result.js';
 import { id } from './schemas.js';
@@ -26,16 +28,46 @@ export function registerRoutingTools(server: McpServer, { store }: ToolDeps): vo
   }));
 
   server.registerTool('route_work', {
-    description: 'Rank registered agents for a task description (keywords on role and skills, adjusted by recorded outcomes). Best first.',
+    description: 'Rank registered agents for a task: keywords meet roles and skills exactly, through synonyms, or through the skill taxonomy (half the points per step), times a factor from recorded outcomes. Live agents first, best first. explain: true shows why.',
     inputSchema: {
       description: z.string().min(1, 'description must not be empty'),
       top_n: z.int('top_n must be a whole number').min(1, 'top_n must be 1 or more').optional().describe('How many matches (default 1)'),
       fleet_id: z.string().min(1).optional().describe('Only agents of this fleet'),
+      explain: z.boolean().optional().describe('Add each match\'s breakdown: keyword, role or skill, via exact/synonym/taxonomy, distance, points, outcome factor'),
     },
   }, (input) => toolResult(() => ({
-    matches: routeWork(store, input.description, { topN: input.top_n, fleetId: input.fleet_id })
-      .map((m) => ({ agent_id: m.agentId, score: m.score, role: m.role, weight: m.weight, fleet_id: m.fleetId, matched: m.matched })),
+    matches: routeWork(store, input.description, { topN: input.top_n, fleetId: input.fleet_id }).map((m) => ({
+      agent_id: m.agentId, score: m.score, role: m.role, weight: m.weight, fleet_id: m.fleetId, status: m.status, matched: m.matched,
+      ...(input.explain ? {
+        explanation: {
+          keyword_score: m.keywordScore,
+          reasons: m.reasons,
+          outcome: m.outcome,
+          live: m.live,
+        },
+      } : {}),
+    })),
   })));
+
+  server.registerTool('set_skill_taxonomy', {
+    description: 'Replace the skill taxonomy routing uses: nested JSON such as {"frontend": {"react": ["nextjs", "remix"]}, "backend": ["node"]}. All or nothing.',
+    inputSchema: { taxonomy: z.record(z.string(), z.unknown()).describe('Top-level skills mapped to their children') },
+  }, (input) => toolResult(() => ({ ok: true, nodes: setTaxonomy(store, input.taxonomy).nodes })));
+
+  server.registerTool('get_skill_taxonomy', {
+    description: 'The skill taxonomy routing uses, as nested JSON, with its node count.',
+    inputSchema: {},
+  }, () => toolResult(() => getTaxonomy(store)));
+
+  server.registerTool('set_synonyms', {
+    description: 'Make a term and each listed word synonyms of one another (both ways), replacing the term\'s earlier synonyms; [] removes them.',
+    inputSchema: { term: z.string().min(1, 'term must not be empty'), synonyms: z.array(z.string()).describe('e.g. ["postgresql", "pg"]') },
+  }, (input) => toolResult(() => ({ ok: true, ...setSynonyms(store, input.term, input.synonyms) })));
+
+  server.registerTool('list_synonyms', {
+    description: 'Every term routing treats as having synonyms, with them.',
+    inputSchema: {},
+  }, () => toolResult(() => ({ synonyms: listSynonyms(store) })));
 
   server.registerTool('record_routing_outcome', {
     description: 'Record whether routed work succeeded; it is stored and adjusts that agent\'s future route_work scores.',

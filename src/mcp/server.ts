@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ChangeFeed } from '../mesh/changes.js';
+import { seedRoutingDefaults } from '../routing/seed.js';
 import type { RuntimeConfig } from '../runtime/adapters.js';
 import { Supervisor } from '../runtime/supervisor.js';
 import type { Store } from '../store/open.js';
@@ -42,6 +43,7 @@ export interface ServerConfig {
 
 /** Everything one server process's tools share. close() ends agents, streams and polling. */
 export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & { close(): Promise<void> } {
+  seedRoutingDefaults(store);
   const changes = new ChangeFeed(store);
   const supervisor = new Supervisor(store, config.runtime, config.env);
   const push = new InboxPush(store, changes, config.push);

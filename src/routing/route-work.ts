@@ -1,71 +1,110 @@
-// A first, plain route_work: keyword matches on role and skills, adjusted by recorded outcomes.
-// The taxonomy, synonyms and explained scores replace it in the routing issue.
+// route_work: one query for every way each agent meets the task (route-query.ts), then the
+// arithmetic below. Every number in a score can be explained from the match list.
 import { MeshError } from '../mesh/errors.js';
 import { recordEvent } from '../mesh/events.js';
 import { requireAgent } from '../mesh/messages.js';
 import type { Store } from '../store/open.js';
+import type { RouteHitRow } from '../store/route-query.js';
+import type { AgentStatus } from '../store/schema.js';
+import { keywords, normalizeTerm } from '../store/terms.js';
+import { outcomeFactor, type OutcomeFactor } from './outcomes.js';
 
-const STOP_WORDS = new Set(['a', 'an', 'and', 'the', 'to', 'of', 'in', 'on', 'for', 'with', 'is', 'it', 'this', 'that', 'be', 'by', 'or', 'at', 'as', 'we', 'our', 'i', 'me', 'my', 'please', 'some', 'new']);
+/** Points for a keyword met by an agent's role or skill, before synonym and distance discounts. */
+export const FIELD_POINTS = { role: 3, skill: 2 } as const;
+/** A match found through a synonym counts this much of an exact one. */
+export const SYNONYM_DISCOUNT = 0.8;
+/** Each step of taxonomy distance keeps this share: nextjs for react work counts half of react. */
+export const TAXONOMY_DECAY = 0.5;
+
+export type MatchVia = 'exact' | 'synonym' | 'taxonomy' | 'synonym+taxonomy';
+
+export interface MatchReason {
+  keyword: string;
+  field: 'role' | 'skill';
+  /** The agent's role or skill, as registered. */
+  matched: string;
+  via: MatchVia;
+  /** The term that linked them: the keyword itself, its synonym, or a taxonomy relative. */
+  through: string;
+  distance: number;
+  points: number;
+}
 
 export interface RouteMatch {
   agentId: string;
   fleetId: string | null;
   role: string;
+  status: AgentStatus | null;
+  /** Pending or running: agents that failed, finished or are gone rank after live ones. */
+  live: boolean;
   score: number;
-  /** The outcome factor applied to the keyword score (1 with no recorded outcomes). */
+  keywordScore: number;
+  /** The outcome factor (1 without recorded outcomes for these keys). */
   weight: number;
   matched: string[];
+  reasons: MatchReason[];
+  outcome: OutcomeFactor;
 }
 
-export function keywords(description: string): string[] {
-  return [...new Set(description.toLowerCase().split(/[^\p{L}\p{N}+#.]+/u).map((w) => w.replace(/^\.+|\.+$/g, ''))
-    .filter((w) => w.length > 0 && !STOP_WORDS.has(w)))];
-}
+const LIVE: readonly (AgentStatus | null)[] = ['pending', 'running'];
 
 export function routeWork(store: Store, description: string, options: { topN?: number; fleetId?: string } = {}): RouteMatch[] {
   const topN = options.topN ?? 1;
   if (!Number.isInteger(topN) || topN < 1) {
     throw new MeshError('invalid', `top_n must be a whole number of at least 1; got ${topN}.`, 'Pass top_n: 1 for the best agent, or more for a ranked list.');
   }
-  const words = new Set(keywords(description));
-  if (words.size === 0) {
+  const words = keywords(description);
+  if (words.length === 0) {
     throw new MeshError('invalid', 'The description has no keywords to route on.', 'Describe the work, e.g. "fix the react login form".');
   }
-  let caps = store.sql.selectFrom('capabilities').select(['agent_id', 'fleet_id', 'role']);
-  if (options.fleetId !== undefined) caps = caps.where('fleet_id', '=', options.fleetId);
-  const skills = new Map<string, string[]>();
-  for (const row of store.all(store.sql.selectFrom('capability_skills').select(['agent_id', 'skill']).orderBy('agent_id').orderBy('position'))) {
-    skills.set(row.agent_id, [...(skills.get(row.agent_id) ?? []), row.skill.toLowerCase()]);
+  const byAgent = new Map<string, RouteHitRow[]>();
+  for (const row of store.hot.routeHits(words, options.fleetId ?? null)) {
+    const rows = byAgent.get(row.agent_id);
+    if (rows === undefined) byAgent.set(row.agent_id, [row]);
+    else rows.push(row);
   }
-  const outcomes = new Map<string, { wins: number; total: number }>();
-  for (const row of store.all(store.sql.selectFrom('routing_outcomes')
-    .select(['agent_id', (eb) => eb.fn.sum<number>('succeeded').as('wins'), (eb) => eb.fn.countAll<number>().as('total')])
-    .groupBy('agent_id'))) {
-    outcomes.set(row.agent_id, { wins: row.wins, total: row.total });
-  }
-  const matches: RouteMatch[] = [];
-  for (const cap of store.all(caps)) {
-    const roleWords = keywords(cap.role);
-    const matched = [...words].filter((w) => roleWords.includes(w) || (skills.get(cap.agent_id) ?? []).includes(w));
-    if (matched.length === 0) continue;
-    const base = matched.reduce((sum, w) => sum + (roleWords.includes(w) ? 2 : 1), 0);
-    const o = outcomes.get(cap.agent_id);
-    // Laplace-smoothed success rate, scaled so an agent with no history keeps weight 1.
-    const weight = o === undefined ? 1 : 2 * ((o.wins + 1) / (o.total + 2));
-    matches.push({ agentId: cap.agent_id, fleetId: cap.fleet_id, role: cap.role, score: Math.round(base * weight * 1000) / 1000, weight, matched });
-  }
-  matches.sort((a, b) => b.score - a.score || (a.agentId < b.agentId ? -1 : 1));
+  const matches = [...byAgent.values()].map(scoreAgent);
+  matches.sort((a, b) => Number(b.live) - Number(a.live) || b.score - a.score || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
   return matches.slice(0, topN);
 }
 
+function scoreAgent(rows: RouteHitRow[]): RouteMatch {
+  const best = new Map<string, MatchReason>();
+  for (const row of rows) {
+    const reason = toReason(row);
+    const held = best.get(row.keyword);
+    if (held === undefined || reason.points > held.points) best.set(row.keyword, reason);
+  }
+  const reasons = [...best.values()];
+  const keywordScore = round(reasons.reduce((sum, r) => sum + r.points, 0));
+  const first = rows[0]!;
+  const outcome = outcomeFactor(first.wins ?? 0, first.total ?? 0);
+  return {
+    agentId: first.agent_id, fleetId: first.fleet_id, role: first.role, status: first.status, live: LIVE.includes(first.status),
+    score: round(keywordScore * outcome.factor), keywordScore, weight: outcome.factor,
+    matched: reasons.map((r) => r.keyword), reasons, outcome,
+  };
+}
+
+function toReason(row: RouteHitRow): MatchReason {
+  const synonym = row.dsyn === 1 || row.asyn === 1;
+  const via: MatchVia = row.depth > 0 ? (synonym ? 'synonym+taxonomy' : 'taxonomy') : synonym ? 'synonym' : 'exact';
+  const points = FIELD_POINTS[row.field] * (synonym ? SYNONYM_DISCOUNT : 1) * TAXONOMY_DECAY ** row.depth;
+  return { keyword: row.keyword, field: row.field, matched: row.source, via, through: row.term, distance: row.depth, points: round(points) };
+}
+
+const round = (n: number): number => Math.round(n * 1000) / 1000;
+
 export function recordRoutingOutcome(store: Store, input: { agentId: string; capabilityKey: string; success: boolean }, now: number = Date.now()): { successes: number; failures: number } {
+  const key = normalizeTerm(input.capabilityKey);
+  if (key === '') throw new MeshError('invalid', 'capability_key must not be empty.', 'Pass the skill the work needed, e.g. "react".');
   return store.write(() => {
     const agent = requireAgent(store, input.agentId);
-    store.run(store.sql.insertInto('routing_outcomes').values({ agent_id: input.agentId, capability_key: input.capabilityKey, succeeded: input.success ? 1 : 0, recorded_at: now }));
-    recordEvent(store, { kind: 'routing_outcome_recorded', fleetId: agent.fleet_id, agentId: input.agentId, data: { capability_key: input.capabilityKey, success: input.success } }, now);
-    const tally = store.first(store.sql.selectFrom('routing_outcomes')
-      .select([(eb) => eb.fn.sum<number>('succeeded').as('wins'), (eb) => eb.fn.countAll<number>().as('total')])
-      .where('agent_id', '=', input.agentId).where('capability_key', '=', input.capabilityKey));
-    return { successes: tally?.wins ?? 0, failures: (tally?.total ?? 0) - (tally?.wins ?? 0) };
+    store.db.prepare('INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES (?, ?, ?, ?)')
+      .run(input.agentId, key, input.success ? 1 : 0, now);
+    recordEvent(store, { kind: 'routing_outcome_recorded', fleetId: agent.fleet_id, agentId: input.agentId, data: { capability_key: key, success: input.success } }, now);
+    const tally = store.db.prepare('SELECT coalesce(sum(succeeded), 0) AS wins, count(*) AS total FROM routing_outcomes WHERE agent_id = ? AND lower(capability_key) = ?')
+      .get(input.agentId, key) as { wins: number; total: number };
+    return { successes: tally.wins, failures: tally.total - tally.wins };
   });
 }

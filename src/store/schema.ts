@@ -61,6 +61,7 @@ export interface CapabilityTable {
 }
 
 export interface CapabilitySkillTable { agent_id: string; position: number; skill: string }
+export interface CapabilityTermTable { term: string; agent_id: string; field: 'role' | 'skill'; source: string }
 export interface SkillTable { id: Generated<number>; name: string; parent_id: number | null }
 export interface SkillClosureTable { ancestor_id: number; descendant_id: number; depth: number }
 export interface SynonymTable { term: string; synonym: string }
@@ -151,6 +152,7 @@ export interface Schema {
   deliveries: DeliveryTable;
   capabilities: CapabilityTable;
   capability_skills: CapabilitySkillTable;
+  capability_terms: CapabilityTermTable;
   skills: SkillTable;
   skill_closure: SkillClosureTable;
   synonyms: SynonymTable;

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { prepareRouteQuery, type RouteHitRow } from './route-query.js';
 import type { AgentStatus, FleetStatus } from './schema.js';
 
 export interface NewMessage {
@@ -40,6 +41,11 @@ export interface AgentRef {
   status: AgentStatus;
 }
 
+const lazy = <T>(make: () => T): (() => T) => {
+  let made: T | undefined;
+  return () => (made ??= make());
+};
+
 /**
  * Statements on the hot path, prepared once per connection and run synchronously
  * (DESIGN.md, "The write path"): building or preparing per call costs more than the work.
@@ -63,52 +69,58 @@ export interface HotStatements {
   insertEvent(kind: string, fleetId: string | null, agentId: string | null, data: string | null, recordedAt: number): void;
   /** Changes whenever another connection commits (PRAGMA data_version): cheap, no disk read. */
   dataVersion(): number;
+  /** route_work's query: every way a capability meets the keywords (route-query.ts). */
+  routeHits(keywords: readonly string[], fleetId: string | null): RouteHitRow[];
 }
 
 export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements {
-  const insertMessage = db.prepare(
+  // Each is prepared on first use, then kept: a store opened on an older schema in a test, or
+  // a command that never sends, prepares nothing it does not run.
+  const insertMessage = lazy(() => db.prepare(
     `INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertDelivery = db.prepare(
-    'INSERT INTO deliveries (message_seq, agent_id, acked, read_at, acked_at) VALUES (?, ?, ?, ?, ?)');
-  const agent = db.prepare('SELECT id, fleet_id, status FROM agents WHERE id = ?');
-  const fleetStatus = db.prepare('SELECT status FROM fleets WHERE id = ?').pluck();
-  const otherAgentIds = db.prepare('SELECT id FROM agents WHERE fleet_id = ? AND id <> ? ORDER BY id').pluck();
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`));
+  const insertDelivery = lazy(() => db.prepare(
+    'INSERT INTO deliveries (message_seq, agent_id, acked, read_at, acked_at) VALUES (?, ?, ?, ?, ?)'));
+  const agent = lazy(() => db.prepare('SELECT id, fleet_id, status FROM agents WHERE id = ?'));
+  const fleetStatus = lazy(() => db.prepare('SELECT status FROM fleets WHERE id = ?').pluck());
+  const otherAgentIds = lazy(() => db.prepare('SELECT id FROM agents WHERE fleet_id = ? AND id <> ? ORDER BY id').pluck());
   // Range scan of deliveries_pending (agent_id, message_seq) WHERE acked = 0.
-  const inbox = db.prepare(
+  const inbox = lazy(() => db.prepare(
     `SELECT m.seq, m.id, m.fleet_id, m.from_agent_id, m.to_agent_id, m.type, m.payload, m.correlation_id, m.sent_at, d.read_at
        FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq
       WHERE d.agent_id = ? AND d.acked = 0 AND d.message_seq > ? AND m.sent_at > ?
       ORDER BY d.message_seq
-      LIMIT ?`);
-  const hasPending = db.prepare('SELECT 1 FROM deliveries WHERE agent_id = ? AND acked = 0 LIMIT 1').pluck();
-  const markRead = db.prepare('UPDATE deliveries SET read_at = ? WHERE message_seq = ? AND agent_id = ? AND read_at IS NULL');
-  const ack = db.prepare(
+      LIMIT ?`));
+  const hasPending = lazy(() => db.prepare('SELECT 1 FROM deliveries WHERE agent_id = ? AND acked = 0 LIMIT 1').pluck());
+  const markRead = lazy(() => db.prepare('UPDATE deliveries SET read_at = ? WHERE message_seq = ? AND agent_id = ? AND read_at IS NULL'));
+  const ack = lazy(() => db.prepare(
     `UPDATE deliveries SET acked = 1, acked_at = ?
-      WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND agent_id = ? AND acked = 0`);
-  const delivery = db.prepare(
-    'SELECT acked FROM deliveries WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND agent_id = ?');
-  const insertEvent = db.prepare('INSERT INTO events (kind, fleet_id, agent_id, data, recorded_at) VALUES (?, ?, ?, ?, ?)');
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+      WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND agent_id = ? AND acked = 0`));
+  const delivery = lazy(() => db.prepare(
+    'SELECT acked FROM deliveries WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND agent_id = ?'));
+  const insertEvent = lazy(() => db.prepare('INSERT INTO events (kind, fleet_id, agent_id, data, recorded_at) VALUES (?, ?, ?, ?, ?)'));
+  const dataVersion = lazy(() => db.prepare('PRAGMA data_version').pluck());
+  const routeHits = lazy(() => prepareRouteQuery(db));
   return {
-    insertMessage: (m) => Number(insertMessage.run(
+    insertMessage: (m) => Number(insertMessage().run(
       m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt).lastInsertRowid),
     insertDelivery: (d) => {
-      insertDelivery.run(d.messageSeq, d.agentId, d.acked ? 1 : 0, d.readAt, d.ackedAt);
+      insertDelivery().run(d.messageSeq, d.agentId, d.acked ? 1 : 0, d.readAt, d.ackedAt);
     },
-    agent: (agentId) => agent.get(agentId) as AgentRef | undefined,
-    fleetStatus: (fleetId) => fleetStatus.get(fleetId) as FleetStatus | undefined,
-    otherAgentIds: (fleetId, exceptAgentId) => otherAgentIds.all(fleetId, exceptAgentId) as string[],
-    inbox: (agentId, sinceMs, afterSeq, limit) => inbox.all(agentId, afterSeq, sinceMs, limit) as InboxRow[],
-    hasPending: (agentId) => hasPending.get(agentId) !== undefined,
+    agent: (agentId) => agent().get(agentId) as AgentRef | undefined,
+    fleetStatus: (fleetId) => fleetStatus().get(fleetId) as FleetStatus | undefined,
+    otherAgentIds: (fleetId, exceptAgentId) => otherAgentIds().all(fleetId, exceptAgentId) as string[],
+    inbox: (agentId, sinceMs, afterSeq, limit) => inbox().all(agentId, afterSeq, sinceMs, limit) as InboxRow[],
+    hasPending: (agentId) => hasPending().get(agentId) !== undefined,
     markRead: (agentId, messageSeq, readAt) => {
-      markRead.run(readAt, messageSeq, agentId);
+      markRead().run(readAt, messageSeq, agentId);
     },
-    ack: (agentId, messageId, ackedAt) => ack.run(ackedAt, messageId, agentId).changes === 1,
-    delivery: (agentId, messageId) => delivery.get(messageId, agentId) as { acked: 0 | 1 } | undefined,
+    ack: (agentId, messageId, ackedAt) => ack().run(ackedAt, messageId, agentId).changes === 1,
+    delivery: (agentId, messageId) => delivery().get(messageId, agentId) as { acked: 0 | 1 } | undefined,
     insertEvent: (kind, fleetId, agentId, data, recordedAt) => {
-      insertEvent.run(kind, fleetId, agentId, data, recordedAt);
+      insertEvent().run(kind, fleetId, agentId, data, recordedAt);
     },
-    dataVersion: () => dataVersion.get() as number,
+    dataVersion: () => dataVersion().get() as number,
+    routeHits: (keywords, fleetId) => routeHits()(keywords, fleetId),
   };
 }

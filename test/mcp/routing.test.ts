@@ -28,38 +28,6 @@ describe('register_capability', () => {
   });
 });
 
-describe('route_work', () => {
-  it('ranks agents by role and skill matches, best first', async () => {
-    const { matches } = await h.ok('route_work', { description: 'Fix the React frontend layout', top_n: 3 });
-    expect(matches.map((m: { agent_id: string }) => m.agent_id)).toEqual([frontend, writer]);
-    expect(matches[0]).toMatchObject({ agent_id: frontend, role: 'frontend', weight: 1, fleet_id });
-    expect(matches[0].score).toBeGreaterThan(matches[1].score);
-  });
-
-  it('returns one match by default', async () => {
-    expect((await h.ok('route_work', { description: 'postgres migration' })).matches.map((m: { agent_id: string }) => m.agent_id)).toEqual([backend]);
-  });
-
-  it('recorded outcomes change a top_n = 1 choice, and survive a restart', async () => {
-    expect((await h.ok('route_work', { description: 'react docs' })).matches[0].agent_id).toBe(writer); // two skills beat one
-    for (let i = 0; i < 3; i++) await h.ok('record_routing_outcome', { agent_id: writer, capability_key: 'react', success: false });
-    const tally = await h.ok('record_routing_outcome', { agent_id: frontend, capability_key: 'react', success: true });
-    expect(tally).toEqual({ ok: true, agent_id: frontend, capability_key: 'react', successes: 1, failures: 0 });
-    expect((await h.ok('route_work', { description: 'react docs' })).matches[0].agent_id).toBe(frontend);
-    const again = await startHarness({}, { dir: h.dir, dbPath: h.dbPath });
-    try {
-      expect((await again.ok('route_work', { description: 'react docs' })).matches[0].agent_id).toBe(frontend);
-    } finally {
-      await again.close();
-    }
-  });
-
-  it('top_n below 1 and an empty description are tool errors', async () => {
-    expect(await h.fails('route_work', { description: 'react', top_n: 0 })).toMatch(/top_n must be 1 or more/);
-    expect(await h.fails('route_work', { description: 'the and of' })).toMatch(/no keywords to route on/);
-  });
-});
-
 describe('ping and get_health', () => {
   it('ping answers ok with a timestamp', async () => {
     expect(await h.ok('ping')).toEqual({ status: 'ok', timestamp: expect.any(Number) });
@@ -70,7 +38,7 @@ describe('ping and get_health', () => {
     const health = await h.ok('get_health');
     expect(health).toMatchObject({
       status: 'ok', version: '0.0.0-test',
-      database: { path: h.dbPath, schema_version: 1 },
+      database: { path: h.dbPath, schema_version: 2 },
       counts: { fleets: 1, agents: 3, messages: 1, pending_deliveries: 2, templates: 0 },
     });
     expect(health.uptime_ms).toBeGreaterThanOrEqual(0);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { loadMigrations } from '../../src/store/migrator.js';
 import { tempDir } from '../helpers/files.js';
 
 const CHILD = join(packageRoot, 'test', 'helpers', 'open-store-child.mjs');
+const LATEST = loadMigrations().length;
 
 function openAtOnce(count: number, dbPath: string, migrationsDir?: string): Promise<{ code: number | null; out: string; err: string }[]> {
   const startAt = Date.now() + 1_500; // time for every process to boot before the gate opens
@@ -34,31 +35,31 @@ describe('eight processes opening one database at the same moment', () => {
     for (const r of results) {
       expect(r.err).toBe('');
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.out)).toMatchObject({ version: 1, journal: 'wal' });
+      expect(JSON.parse(r.out)).toMatchObject({ version: LATEST, journal: 'wal' });
     }
     const db = new BetterSqlite3(dbPath, { readonly: true });
-    expect(db.prepare('SELECT version FROM meshfleet_migrations').pluck().all()).toEqual([1]);
+    expect(db.prepare('SELECT version FROM meshfleet_migrations ORDER BY version').pluck().all()).toEqual(Array.from({ length: LATEST }, (_, i) => i + 1));
     db.close();
   }, 60_000);
 
   it('all come up on an older file, and the pending migration runs exactly once', async () => {
     const migrations = join(dir, 'migrations');
     mkdirSync(migrations);
-    copyFileSync(join(packageRoot, 'migrations', '0001-mesh.sql'), join(migrations, '0001-mesh.sql'));
+    for (const file of readdirSync(join(packageRoot, 'migrations'))) copyFileSync(join(packageRoot, 'migrations', file), join(migrations, file));
     const dbPath = join(dir, 'mesh.db');
-    openStore(dbPath, { migrations: loadMigrations(migrations) }).close(); // an install at schema 1
+    openStore(dbPath, { migrations: loadMigrations(migrations) }).close(); // an install of today's schema
 
     // A next release adds a table and a row; run twice, the CREATE fails and the row doubles.
-    writeFileSync(join(migrations, '0002-test-notes.sql'),
+    writeFileSync(join(migrations, `${String(LATEST + 1).padStart(4, '0')}-test-notes.sql`),
       "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL) STRICT;\nINSERT INTO notes (body) VALUES ('added by 0002');\n");
     const results = await openAtOnce(8, dbPath, migrations);
     for (const r of results) {
       expect(r.err).toBe('');
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.out)).toMatchObject({ version: 2 });
+      expect(JSON.parse(r.out)).toMatchObject({ version: LATEST + 1 });
     }
     const db = new BetterSqlite3(dbPath, { readonly: true });
-    expect(db.prepare('SELECT version FROM meshfleet_migrations ORDER BY version').pluck().all()).toEqual([1, 2]);
+    expect(db.prepare('SELECT version FROM meshfleet_migrations ORDER BY version').pluck().all()).toEqual(Array.from({ length: LATEST + 1 }, (_, i) => i + 1));
     expect(db.prepare('SELECT body FROM notes').pluck().all()).toEqual(['added by 0002']);
     db.close();
   }, 60_000);

@@ -1,6 +1,7 @@
 // Writes an import plan in one IMMEDIATE transaction: all of it, or nothing.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Store } from '../open.js';
+import { writeCapabilityTerms } from '../terms.js';
 import { LedgerError, type LedgerVersion } from './ledger.js';
 import type { Anomaly, ImportPlan } from './plan.js';
 
@@ -89,8 +90,9 @@ export function importLedger(
       }
     }
     for (const { label, row, skills } of plan.capabilities) {
-      put.capabilities(label, row);
+      const added = put.capabilities(label, row);
       skills.forEach((skill, position) => put.capability_skills(`${label}.skills[${position}]`, { agent_id: row.agent_id, position, skill }));
+      if (added) writeCapabilityTerms(store.db, row.agent_id, row.role, skills);
     }
     for (const { label, row, seats } of plan.templates) {
       put.templates(label, row);

@@ -1,0 +1,35 @@
+// How text becomes the lower-cased terms routing matches on. One tokenizer for task
+// descriptions, roles, skills, taxonomy names and synonyms, so they meet.
+import type BetterSqlite3 from 'better-sqlite3';
+
+const WORD_SEPARATORS = /[^\p{L}\p{N}+#.]+/u;
+
+export const STOP_WORDS = new Set([
+  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'by', 'can', 'do', 'for', 'from', 'has', 'have', 'help', 'i', 'in', 'into', 'is',
+  'it', 'its', 'me', 'my', 'need', 'needs', 'of', 'on', 'or', 'our', 'please', 'should', 'so', 'some', 'that', 'the', 'their',
+  'them', 'then', 'there', 'these', 'this', 'to', 'up', 'us', 'we', 'what', 'when', 'which', 'who', 'will', 'with', 'work',
+  'would', 'you', 'your',
+]);
+
+/** Lower-case, trimmed: the form names are stored and compared in. */
+export const normalizeTerm = (text: string): string => text.trim().toLowerCase();
+
+/** The words of a text, lower-cased, without stop words; "node.js" and "c++" stay whole. */
+export function keywords(text: string): string[] {
+  const words = normalizeTerm(text).split(WORD_SEPARATORS).map((w) => w.replace(/^\.+|\.+$/g, ''));
+  return [...new Set(words.filter((w) => w.length > 0 && !STOP_WORDS.has(w)))];
+}
+
+/** A role or skill as terms: the whole text and each of its words. */
+export function termsOf(text: string): string[] {
+  const whole = normalizeTerm(text);
+  return [...new Set([whole, ...keywords(text)].filter((t) => t.length > 0))];
+}
+
+/** Rewrites the routing terms of one capability (capability_terms, migration 0002). */
+export function writeCapabilityTerms(db: BetterSqlite3.Database, agentId: string, role: string, skills: readonly string[]): void {
+  db.prepare('DELETE FROM capability_terms WHERE agent_id = ?').run(agentId);
+  const insert = db.prepare('INSERT OR IGNORE INTO capability_terms (term, agent_id, field, source) VALUES (?, ?, ?, ?)');
+  for (const term of termsOf(role)) insert.run(term, agentId, 'role', role);
+  for (const skill of skills) for (const term of termsOf(skill)) insert.run(term, agentId, 'skill', skill);
+}

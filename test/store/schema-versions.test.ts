@@ -1,0 +1,50 @@
+// What each schema version promises when an older database is opened by this build.
+import { mkdirSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { routeWork } from '../../src/routing/route-work.js';
+import { loadMigrations } from '../../src/store/migrator.js';
+import { openStore } from '../../src/store/open.js';
+import { packageRoot } from '../../src/store/package-root.js';
+import { FIXTURES, runCli, tempDir } from '../helpers/files.js';
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+/** The migrations of schema `version` and below, as an install of that release had them. */
+function migrationsUpTo(version: number) {
+  const folder = join(dir, `migrations-${version}`);
+  mkdirSync(folder);
+  for (const m of loadMigrations().slice(0, version)) copyFileSync(join(packageRoot, 'migrations', m.name), join(folder, m.name));
+  return loadMigrations(folder);
+}
+
+describe('schema 1 → 2', () => {
+  it('indexes the roles and skills of existing capabilities, so route_work finds agents registered before the upgrade', () => {
+    const dbPath = join(dir, 'mesh.db');
+    const old = openStore(dbPath, { migrations: migrationsUpTo(1) });
+    old.db.exec(`
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'API Writer', 'p', 'running');
+      INSERT INTO capabilities (agent_id, fleet_id, role, registered_at) VALUES ('a1', 'f', 'API Writer', 1);
+      INSERT INTO capability_skills (agent_id, position, skill) VALUES ('a1', 0, 'React-Native'), ('a1', 1, 'Docs');
+      INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES ('a1', 'Docs', 1, 1);`);
+    old.close();
+
+    const upgraded = openStore(dbPath);
+    expect(upgraded.db.prepare('SELECT term FROM capability_terms ORDER BY term').pluck().all())
+      .toEqual(['api', 'api writer', 'docs', 'native', 'react', 'react-native', 'writer']);
+    expect(routeWork(upgraded, 'writer needed for docs').map((m) => m.agentId)).toEqual(['a1']);
+    upgraded.close();
+  });
+
+  it('a legacy import writes the terms too', () => {
+    const dbPath = join(dir, 'mesh.db');
+    expect(runCli(['migrate', join(FIXTURES, 'ledger-v1.json'), '--db', dbPath]).code).toBe(0);
+    const store = openStore(dbPath);
+    expect(routeWork(store, 'react page', { topN: 5 }).map((m) => m.agentId)).toEqual(['s-ui']);
+    store.close();
+  });
+});
