@@ -110,6 +110,8 @@ function seed(store: Store, count: number) {
       .run(count, busy.fleet.id, a, b, b, a);
     store.db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) SELECT seq, to_agent_id, 1, sent_at FROM messages WHERE id LIKE 'seed-%'").run();
   }).immediate();
+  // As a long-running mesh would have it: the bulk fill checkpointed out of the WAL.
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
   return { busy, quiet, a, b, c: quiet.agents[0]!.id, d: quiet.agents[1]!.id };
 }
 

@@ -9,7 +9,8 @@ const SEEDED = 'routing_seeded';
 
 /**
  * Gives a database the default taxonomy and synonyms (fixtures/taxonomy.json, synonyms.json)
- * once, the first time a server opens it. A user's later edits, even emptying them, stay.
+ * once, the first time a server opens it, where the tables are still empty. A user's later
+ * edits, even emptying them, stay.
  */
 export function seedRoutingDefaults(store: Store, fixturesDir: string = join(packageRoot, 'fixtures')): boolean {
   const isSeeded = () => store.db.prepare('SELECT 1 FROM meshfleet_meta WHERE key = ?').get(SEEDED) !== undefined;
@@ -18,8 +19,10 @@ export function seedRoutingDefaults(store: Store, fixturesDir: string = join(pac
   const groups = JSON.parse(readFileSync(join(fixturesDir, 'synonyms.json'), 'utf8')) as string[][];
   return store.write(() => {
     if (isSeeded()) return false; // another process seeded it while we read the files
-    setTaxonomy(store, taxonomy);
-    for (const [term, ...synonyms] of groups) setSynonyms(store, term!, synonyms);
+    const isEmpty = (table: 'skills' | 'synonyms') => store.db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() === undefined;
+    // Data already there (written by a script, or a legacy tool) is the user's: keep it.
+    if (isEmpty('skills')) setTaxonomy(store, taxonomy);
+    if (isEmpty('synonyms')) for (const [term, ...synonyms] of groups) setSynonyms(store, term!, synonyms);
     store.db.prepare('INSERT INTO meshfleet_meta (key, value) VALUES (?, ?)').run(SEEDED, String(Date.now()));
     return true;
   });

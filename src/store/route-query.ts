@@ -28,7 +28,9 @@ export interface RouteHitRow {
 // neighbours of those (both directions, via skill_closure, with distance), the synonyms of
 // those, then every capability term equal to one of them (capability_terms, by index), with the
 // agent's status and its pooled outcomes for the keys the task is about. Cost grows with the
-// keywords and their neighbourhoods, not with the number of agents or messages.
+// keywords and their neighbourhoods, not with the number of agents or messages. CROSS JOIN
+// fixes the join order (SQLite keeps it as written): left to itself the planner scanned the
+// whole closure table and every capability term, 10 ms at 1,000 agents.
 const ROUTE_SQL = `
 WITH
   kw (keyword) AS (SELECT DISTINCT value FROM json_each(@keywords)),
@@ -42,24 +44,24 @@ WITH
     UNION
     SELECT d.keyword, rel.name, d.dsyn, c.depth
       FROM dterm AS d
-      JOIN skills AS n ON n.name = d.term
-      JOIN skill_closure AS c ON c.ancestor_id = n.id AND c.depth > 0
-      JOIN skills AS rel ON rel.id = c.descendant_id
+      CROSS JOIN skills AS n ON n.name = d.term
+      CROSS JOIN skill_closure AS c ON c.ancestor_id = n.id AND c.depth > 0
+      CROSS JOIN skills AS rel ON rel.id = c.descendant_id
     UNION
     SELECT d.keyword, rel.name, d.dsyn, c.depth
       FROM dterm AS d
-      JOIN skills AS n ON n.name = d.term
-      JOIN skill_closure AS c ON c.descendant_id = n.id AND c.depth > 0
-      JOIN skills AS rel ON rel.id = c.ancestor_id
+      CROSS JOIN skills AS n ON n.name = d.term
+      CROSS JOIN skill_closure AS c ON c.descendant_id = n.id AND c.depth > 0
+      CROSS JOIN skills AS rel ON rel.id = c.ancestor_id
   ),
   aterm (keyword, term, dsyn, depth, asyn, match_term) AS (
     SELECT keyword, term, dsyn, depth, 0, term FROM tterm
     UNION
     SELECT t.keyword, t.term, t.dsyn, t.depth, 1, s.synonym FROM tterm AS t JOIN synonyms AS s ON s.term = t.term
   ),
-  hits AS (
+  hits AS MATERIALIZED (
     SELECT ct.agent_id, ct.field, ct.source, a.keyword, a.term, a.depth, a.dsyn, a.asyn
-      FROM aterm AS a JOIN capability_terms AS ct ON ct.term = a.match_term
+      FROM aterm AS a CROSS JOIN capability_terms AS ct ON ct.term = a.match_term
   ),
   outcomes AS (
     SELECT o.agent_id, sum(o.succeeded) AS wins, count(*) AS total
@@ -71,7 +73,7 @@ WITH
 SELECT h.agent_id, h.field, h.source, h.keyword, h.term, h.depth, h.dsyn, h.asyn,
        c.role, c.fleet_id, ag.status, o.wins, o.total
   FROM hits AS h
-  JOIN capabilities AS c ON c.agent_id = h.agent_id
+  CROSS JOIN capabilities AS c ON c.agent_id = h.agent_id
   LEFT JOIN agents AS ag ON ag.id = h.agent_id
   LEFT JOIN outcomes AS o ON o.agent_id = h.agent_id
  WHERE @fleet IS NULL OR c.fleet_id = @fleet`;

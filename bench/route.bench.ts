@@ -1,0 +1,102 @@
+// npm run bench (third part): route_work with 1,000 registered agents and a 600-node taxonomy,
+// in process and over stdio beside ping, before and after a million messages are stored; and
+// replacing the 600-node taxonomy.
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Bench } from 'tinybench';
+import { registerCapability } from '../src/mesh/capabilities.js';
+import { createFleet } from '../src/mesh/fleets.js';
+import { routeWork } from '../src/routing/route-work.js';
+import { setTaxonomy } from '../src/routing/taxonomy.js';
+import { openStore, type Store } from '../src/store/open.js';
+import { packageRoot } from '../src/store/package-root.js';
+import { scratchDir } from './fixtures.js';
+import { report } from './report.js';
+
+const AGENTS = 1_000;
+const MILLION = 1_000_000;
+const CLI = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
+
+/** 12 areas × 7 topics × 6 skills: 12 + 84 + 504 = 600 nodes. */
+function bigTaxonomy(): Record<string, Record<string, string[]>> {
+  const tree: Record<string, Record<string, string[]>> = {};
+  for (let a = 0; a < 12; a++) {
+    const topics: Record<string, string[]> = {};
+    for (let t = 0; t < 7; t++) topics[`topic-${a}-${t}`] = Array.from({ length: 6 }, (_, s) => `skill-${a}-${t}-${s}`);
+    tree[`area-${a}`] = topics;
+  }
+  return tree;
+}
+
+/** A deterministic spread of skills: agent i knows three skills and one topic. */
+function seedAgents(store: Store): void {
+  const { fleet, agents } = createFleet(store, Array.from({ length: 50 }, (_, i) => ({ role: `role-${i}`, prompt: 'work' })));
+  const more = Array.from({ length: AGENTS / 50 - 1 }, () => createFleet(store, Array.from({ length: 50 }, (_, i) => ({ role: `role-${i}`, prompt: 'work' }))));
+  const all = [{ fleet, agents }, ...more];
+  let n = 0;
+  for (const f of all) {
+    for (const agent of f.agents) {
+      const pick = (k: number) => `skill-${(n * 7 + k) % 12}-${(n * 3 + k) % 7}-${(n + k) % 6}`;
+      registerCapability(store, { agentId: agent.id, fleetId: f.fleet.id, role: `engineer ${n % 40}`, skills: [pick(0), pick(1), pick(2), `topic-${n % 12}-${n % 7}`] });
+      n += 1;
+    }
+  }
+}
+
+function storeMillion(store: Store): void {
+  const { fleet, agents: [a, b] } = createFleet(store, [{ role: 'talker', prompt: 'p' }, { role: 'listener', prompt: 'q' }]);
+  store.db.transaction(() => {
+    store.db.prepare(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+      INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at)
+      SELECT 'bulk-' || i, ?, ?, ?, 'handoff', 'bulk message ' || i, 1700000000000 + i FROM n`).run(MILLION, fleet.id, a!.id, b!.id);
+    store.db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked) SELECT seq, to_agent_id, 1 FROM messages WHERE id LIKE 'bulk-%'").run();
+  }).immediate();
+  // As a long-running mesh would have it: the bulk fill checkpointed out of the WAL.
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
+const DESCRIPTIONS = [
+  'fix skill-3-2-1 in the checkout flow',
+  'someone who knows topic-5-1 and skill-5-1-4',
+  'broad work across area-7',
+];
+
+async function main(): Promise<void> {
+  const scratch = scratchDir();
+  const dbPath = join(scratch.dir, 'mesh.db');
+  const store = openStore(dbPath);
+  const replace = new Bench({ name: 'replace a 600-node taxonomy (nodes + closure table, one transaction)', time: 0, iterations: 20, warmupIterations: 2 });
+  const tree = bigTaxonomy();
+  replace.add('set_skill_taxonomy', () => { setTaxonomy(store, tree); });
+  await replace.run();
+  report(replace, '');
+  seedAgents(store);
+
+  for (const stored of ['no messages', `${MILLION.toLocaleString('en')} messages`]) {
+    if (stored !== 'no messages') {
+      const started = Date.now();
+      storeMillion(store);
+      console.log(`\n(stored ${MILLION.toLocaleString('en')} messages in ${Date.now() - started} ms)`);
+    }
+    const inProcess = new Bench({ name: `route_work in process: ${AGENTS} agents, 600-node taxonomy, ${stored}`, time: 1_500 });
+    DESCRIPTIONS.forEach((d) => inProcess.add(`"${d}"`, () => routeWork(store, d, { topN: 5 })));
+    await inProcess.run();
+    report(inProcess, '');
+
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', dbPath], env: { PATH: process.env.PATH ?? '' } });
+    const client = new Client({ name: 'bench', version: '0' });
+    await client.connect(transport);
+    const overStdio = new Bench({ name: `route_work over stdio, ${stored}`, time: 1_500 });
+    overStdio.add('ping (the protocol floor)', () => client.callTool({ name: 'ping', arguments: {} }));
+    DESCRIPTIONS.forEach((d) => overStdio.add(`"${d}"`, () => client.callTool({ name: 'route_work', arguments: { description: d, top_n: 5 } })));
+    await overStdio.run();
+    report(overStdio, 'ping (the protocol floor)');
+    await client.close();
+  }
+  store.close();
+  scratch.dispose();
+}
+
+await main();
