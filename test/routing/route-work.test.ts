@@ -59,6 +59,17 @@ describe('route_work through the taxonomy', () => {
     expect(await h.ok('set_skill_taxonomy', { taxonomy: tree })).toEqual({ ok: true, nodes: 6 });
     expect(await h.ok('get_skill_taxonomy')).toEqual({ taxonomy: tree, nodes: 6 });
     expect(ids(await route('elixir service'))).toEqual([elixirDev]);
+    await h.ok('set_synonyms', { term: 'elixir', synonyms: ['ex'] });
+
+    // A restarted server keeps the user's tree and synonyms: the defaults are seeded only once.
+    const again = await startHarness({}, { dir: h.dir, dbPath: h.dbPath });
+    try {
+      expect(await again.ok('get_skill_taxonomy')).toEqual({ taxonomy: tree, nodes: 6 });
+      expect((await again.ok('list_synonyms')).synonyms.ex).toEqual(['elixir']);
+      expect(ids((await again.ok('route_work', { description: 'ex service' })).matches)).toEqual([elixirDev]);
+    } finally {
+      await again.close();
+    }
   });
 });
 
