@@ -11,7 +11,8 @@ export const serveCommand: Command = {
   summary: 'Run the MCP server over stdio (what an MCP host launches)',
   usage: 'meshfleet serve [--db PATH] [--runtime opencode|command] [--durability normal|full]\n\n'
     + 'Environment: MESHFLEET_DB, MESHFLEET_RUNTIME, MESHFLEET_AGENT_COMMAND (command runtime),\n'
-    + 'MESHFLEET_SSE_PORT and MESHFLEET_AUTH_TOKEN (subscribe_inbox streams).',
+    + 'MESHFLEET_RETRY_BASE_MS (first retry delay, default 1000), MESHFLEET_AGENT_TIMEOUT_MS (default 30 min),\n'
+    + 'MESHFLEET_SSE_PORT and MESHFLEET_AUTH_TOKEN (subscribe_inbox streams), MESHFLEET_AGENT_ID (act as that agent).',
   async run(args, ctx) {
     const { values } = parseArgs({
       args,
@@ -24,6 +25,14 @@ export const serveCommand: Command = {
     const port = portText ? Number(portText) : undefined;
     if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65_536)) throw new UsageError(`MESHFLEET_SSE_PORT must be a port number, not '${portText}'.`);
 
+    const msFromEnv = (name: string): number | undefined => {
+      const text = ctx.env[name];
+      if (text === undefined || text === '') return undefined;
+      const ms = Number(text);
+      if (!Number.isInteger(ms) || ms < 0) throw new UsageError(`${name} must be a whole number of milliseconds, not '${text}'.`);
+      return ms;
+    };
+    const supervision = { retryBaseMs: msFromEnv('MESHFLEET_RETRY_BASE_MS'), agentTimeoutMs: msFromEnv('MESHFLEET_AGENT_TIMEOUT_MS') };
     const dbPath = ctx.dbPath(values.db);
     const store = openStore(dbPath, { durability: values.durability });
     const deps = createToolDeps(store, {
@@ -33,6 +42,7 @@ export const serveCommand: Command = {
       env: ctx.env,
       projectDir: process.cwd(),
       homeDir: ctx.homeDir,
+      supervision,
     });
     const server = createMcpServer(deps);
     const transport = new LineStdioTransport();

@@ -23,7 +23,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
   }));
 
   server.registerTool('fleet_status', {
-    description: 'A fleet and its agents: status, pid, retries, output, error, times (epoch ms).',
+    description: 'A fleet and its agents: status, pid, attempts, output, error, times (epoch ms).',
     inputSchema: { fleet_id: id('fleet_id') },
   }, (input) => toolResult(() => {
     const { fleet, agents } = fleetStatus(store, input.fleet_id);
@@ -40,7 +40,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
   })));
 
   server.registerTool('set_fleet_timeout', {
-    description: 'Set how long a fleet may run, in milliseconds from now on (0 removes the fleet timeout).',
+    description: 'Limit how long a fleet may run, in ms counted from its creation; agents still running past it are stopped (SIGTERM, then SIGKILL) and fail. Applies to running agents at once; 0 removes the limit.',
     inputSchema: {
       fleet_id: id('fleet_id'),
       timeout_ms: z.int('timeout_ms must be a whole number of milliseconds').min(0, 'timeout_ms must be 0 or more (0: no fleet timeout)'),

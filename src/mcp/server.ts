@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ChangeFeed } from '../mesh/changes.js';
 import { seedRoutingDefaults } from '../routing/seed.js';
 import type { RuntimeConfig } from '../runtime/adapters.js';
-import { Supervisor } from '../runtime/supervisor.js';
+import { Supervisor, type SupervisorOptions } from '../runtime/supervisor.js';
 import type { Store } from '../store/open.js';
 import type { ToolDeps } from './deps.js';
 import { InboxPush, type PushOptions } from './push.js';
@@ -39,19 +39,22 @@ export interface ServerConfig {
   env: NodeJS.ProcessEnv;
   projectDir: string;
   homeDir: string;
+  /** Retry, timeout and recovery settings (MESHFLEET_RETRY_BASE_MS, MESHFLEET_AGENT_TIMEOUT_MS). */
+  supervision?: Partial<SupervisorOptions>;
 }
 
 /** Everything one server process's tools share. close() ends agents, streams and polling. */
 export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & { close(): Promise<void> } {
   seedRoutingDefaults(store);
   const changes = new ChangeFeed(store);
-  const supervisor = new Supervisor(store, config.runtime, config.env);
+  const supervisor = new Supervisor(store, config.runtime, config.env, config.supervision);
+  supervisor.begin();
   const push = new InboxPush(store, changes, config.push);
   return {
     store, changes, supervisor, push, startedAt: Date.now(), version: config.version,
     projectDir: config.projectDir, homeDir: config.homeDir,
     close: async () => {
-      supervisor.stopAll('the meshfleet server that started this agent stopped');
+      await supervisor.stopAll('the meshfleet server that started this agent stopped');
       await push.close();
       changes.stop();
     },

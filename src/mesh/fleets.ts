@@ -37,6 +37,11 @@ export interface Agent {
   createdAt: number | null;
   startedAt: number | null;
   completedAt: number | null;
+  /** Attempts started so far (a retry is a new attempt). */
+  attempts: number;
+  /** The server instance supervising the agent's process, while it has one. */
+  supervisorId: string | null;
+  pidStart: string | null;
 }
 
 export interface FleetListing extends Fleet {
@@ -53,7 +58,7 @@ const toFleet = (row: FleetTable): Fleet => ({
 const toAgent = (row: Selectable<AgentTable>): Agent => ({
   id: row.id, fleetId: row.fleet_id, role: row.role, prompt: row.prompt, agentFile: row.agent_file, status: row.status,
   pid: row.pid, retryCount: row.retry_count, output: row.output, error: row.error, createdAt: row.created_at,
-  startedAt: row.started_at, completedAt: row.completed_at,
+  startedAt: row.started_at, completedAt: row.completed_at, attempts: row.attempts, supervisorId: row.supervisor_id, pidStart: row.pid_start,
 });
 
 /** Creates a fleet and its agents (pending until a runtime starts them). */
@@ -89,6 +94,7 @@ function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'age
   const row = {
     id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const,
     pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
+    attempts: 0, supervisor_id: null, pid_start: null,
   };
   store.run(store.sql.insertInto('agents').values(row));
   recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null } }, now);
@@ -140,12 +146,25 @@ export function setFleetTimeout(store: Store, fleetId: string, timeoutMs: number
   });
 }
 
-/** The runtime started an agent's process. */
-export function markAgentStarted(store: Store, agentId: string, pid: number, now: number = Date.now()): void {
+/** A runtime started a new attempt of an agent's process, supervised by `supervisorId`. */
+export function markAgentStarted(store: Store, agentId: string, attempt: { pid: number; pidStart: string | null; supervisorId: string; number: number }, now: number = Date.now()): void {
   store.write(() => {
-    store.run(store.sql.updateTable('agents').set({ status: 'running', pid, started_at: now }).where('id', '=', agentId));
+    store.run(store.sql.updateTable('agents').set({
+      status: 'running', pid: attempt.pid, pid_start: attempt.pidStart, supervisor_id: attempt.supervisorId, attempts: attempt.number,
+      retry_count: Math.max(0, attempt.number - 1), started_at: now, completed_at: null, output: null,
+    }).where('id', '=', agentId));
     const agent = getAgent(store, agentId);
-    recordEvent(store, { kind: 'agent_started', fleetId: agent?.fleetId ?? null, agentId, data: { pid } }, now);
+    recordEvent(store, { kind: 'agent_started', fleetId: agent?.fleetId ?? null, agentId, data: { pid: attempt.pid, attempt: attempt.number } }, now);
+  });
+}
+
+/** A failed attempt will be retried after `delayMs`: the agent waits, pending, with its last error. */
+export function markAgentRetrying(store: Store, agentId: string, retry: { attempt: number; delayMs: number; error: string | null }, now: number = Date.now()): void {
+  store.write(() => {
+    const agent = getAgent(store, agentId);
+    if (agent === undefined || FINAL_AGENT_STATUSES.includes(agent.status)) return;
+    store.run(store.sql.updateTable('agents').set({ status: 'pending', pid: null, pid_start: null, error: retry.error }).where('id', '=', agentId));
+    recordEvent(store, { kind: 'agent_retried', fleetId: agent.fleetId, agentId, data: { failed_attempt: retry.attempt, delay_ms: retry.delayMs, error: retry.error } }, now);
   });
 }
 
@@ -160,7 +179,7 @@ export function markAgentFinished(
     const agent = getAgent(store, agentId);
     if (agent === undefined || FINAL_AGENT_STATUSES.includes(agent.status)) return; // handled once
     store.run(store.sql.updateTable('agents')
-      .set({ status: outcome.status, output: outcome.output, error: outcome.error, completed_at: now })
+      .set({ status: outcome.status, output: outcome.output, error: outcome.error, completed_at: now, supervisor_id: null })
       .where('id', '=', agentId));
     const kind = outcome.status === 'complete' ? 'agent_finished' : outcome.status === 'failed' ? 'agent_failed' : 'agent_interrupted';
     recordEvent(store, { kind, fleetId: agent.fleetId, agentId, data: outcome.error === null ? undefined : { error: outcome.error } }, now);

@@ -1,80 +1,291 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { log } from '../log.js';
-import { markAgentFinished, markAgentStarted, type Agent } from '../mesh/fleets.js';
+import { recordEvent } from '../mesh/events.js';
+import { getAgent, markAgentFinished, markAgentRetrying, markAgentStarted, type Agent } from '../mesh/fleets.js';
+import {
+  beatSupervisor, otherSupervisors, registerSupervisor, removeSupervisor, supervisedAgents, type SupervisorRecord,
+} from '../mesh/supervision.js';
 import type { Store } from '../store/open.js';
 import { launchFor, type RuntimeConfig } from './adapters.js';
+import { isAlive, isSameProcess, processStartTime, signalGroup } from './processes.js';
 
 /** What is kept of an agent's stdout (its output) and stderr (its error text): the last 64 KiB. */
 export const MAX_CAPTURE_BYTES = 65_536;
 
+export interface SupervisorOptions {
+  runtime: RuntimeConfig;
+  /** The environment agents inherit (plus their MESHFLEET_* identity). */
+  env: NodeJS.ProcessEnv;
+  /** MESHFLEET_RETRY_BASE_MS: the first retry waits about this long, each next one twice as long. */
+  retryBaseMs?: number;
+  /** Attempts in all, the first included. */
+  maxAttempts?: number;
+  /** MESHFLEET_AGENT_TIMEOUT_MS: the longest one attempt may run. */
+  agentTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL when stopping an agent. */
+  killGraceMs?: number;
+  /** How often timeouts, vanished processes and the heartbeat are checked. */
+  tickMs?: number;
+  /** How often other servers' dead supervisors are looked for. */
+  reclaimEveryMs?: number;
+  /** What becomes of an agent whose supervising server died: a new attempt here, or interrupted. */
+  recovery?: 'restart' | 'interrupt';
+  random?: () => number;
+}
+
+interface Attempt {
+  agentId: string;
+  number: number;
+  child: ChildProcess;
+  pid: number;
+  stdout: Tail;
+  stderr: Tail;
+  finished: boolean;
+  closed: boolean;
+  /** Set when this server stops the attempt (timeout, shutdown): its exit is no failure to retry. */
+  stopped: { status: 'failed' | 'interrupted'; reason: string } | null;
+  missingTicks: number;
+}
+
+type Outcome = { status: 'complete' } | { status: 'failed'; error: string };
+
 /**
- * Starts agent processes and records how they end. Spawning returns at once; the process's
- * exit is recorded when it comes. (Retries, heartbeats, timeouts and recovery across servers
- * belong to the supervision issue.)
+ * Starts agent processes and sees each to a final status: retries failed attempts with
+ * exponential backoff and jitter, stops attempts past their agent or fleet timeout (SIGTERM,
+ * then SIGKILL, on the whole process group), notices processes that vanish, and takes over the
+ * agents of servers that died. Each server has one; it never touches another live server's agents.
  */
 export class Supervisor {
-  private readonly children = new Map<string, { child: ChildProcess; finish: (status: 'interrupted', error: string) => void }>();
+  readonly id = `sup-${randomUUID()}`;
+  private readonly attempts = new Map<string, Attempt>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastBeat = 0;
+  private lastReclaim = 0;
+  private readonly o: Required<Omit<SupervisorOptions, 'runtime' | 'env'>>;
 
-  constructor(private readonly store: Store, private readonly config: RuntimeConfig, private readonly env: NodeJS.ProcessEnv) {}
-
-  start(agent: Agent): void {
-    let child: ChildProcess;
-    try {
-      const launch = launchFor(this.config, agent, this.env);
-      child = spawn(launch.file, launch.args, { shell: launch.shell, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      markAgentFinished(this.store, agent.id, { status: 'failed', output: null, error: `could not start: ${(err as Error).message}` });
-      return;
-    }
-    const stdout = new Tail();
-    const stderr = new Tail();
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-    let finished = false;
-    const finish = (status: 'complete' | 'failed' | 'interrupted', error: string | null) => {
-      if (finished) return; // 'error' and 'close' can both fire: record the end once
-      finished = true;
-      this.children.delete(agent.id);
-      try {
-        markAgentFinished(this.store, agent.id, { status, output: stdout.text(), error });
-      } catch (err) {
-        log.error(`could not record the end of agent ${agent.id}`, err);
-      }
+  constructor(private readonly store: Store, private readonly runtime: RuntimeConfig, private readonly env: NodeJS.ProcessEnv, options: Partial<SupervisorOptions> = {}) {
+    this.o = {
+      retryBaseMs: options.retryBaseMs ?? 1_000,
+      maxAttempts: options.maxAttempts ?? 3,
+      agentTimeoutMs: options.agentTimeoutMs ?? 30 * 60_000,
+      killGraceMs: options.killGraceMs ?? 3_000,
+      tickMs: options.tickMs ?? 250,
+      reclaimEveryMs: options.reclaimEveryMs ?? 2_000,
+      recovery: options.recovery ?? 'restart',
+      random: options.random ?? Math.random,
     };
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'ENOENT' && !launchShell(this.config)
-        ? `${this.config.runtime === 'opencode' ? 'opencode' : 'the agent command'} is not installed or not on PATH; install it, or set MESHFLEET_RUNTIME=command and MESHFLEET_AGENT_COMMAND`
-        : err.message;
-      finish('failed', `could not start: ${hint}`);
-    });
-    child.once('close', (code, signal) => {
-      if (code === 0) finish('complete', null);
-      else finish('failed', stderr.text() ?? (signal !== null ? `killed by ${signal}` : `exited with code ${code}`));
-    });
-    if (child.pid !== undefined) {
-      this.children.set(agent.id, { child, finish });
-      markAgentStarted(this.store, agent.id, child.pid);
-    }
   }
 
-  /** Ends every agent this server started (their whole process groups) and records them interrupted. */
-  stopAll(reason: string): void {
-    for (const { child, finish } of [...this.children.values()]) {
-      finish('interrupted', reason); // recorded now; the exit that follows is not recorded again
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+  /** Registers this server as a supervisor, takes over dead servers' agents, starts the ticks. */
+  begin(): void {
+    const now = Date.now();
+    registerSupervisor(this.store, { id: this.id, pid: process.pid, pidStart: processStartTime(process.pid), startedAt: now, heartbeatAt: now });
+    this.lastBeat = now;
+    this.reclaim();
+    this.timer = setInterval(() => this.tick(), this.o.tickMs);
+    this.timer.unref();
+  }
+
+  /** Starts a new agent's first attempt. Returns at once. */
+  start(agent: Agent): void {
+    this.launch(agent.id, agent.attempts + 1);
   }
 
   get running(): number {
-    return this.children.size;
+    return this.attempts.size;
+  }
+
+  private launch(agentId: string, number: number): void {
+    const agent = getAgent(this.store, agentId);
+    if (agent === undefined) return;
+    let child: ChildProcess;
+    try {
+      const launch = launchFor(this.runtime, agent, this.env);
+      // Own process group (detached), so a stop reaches everything the agent started.
+      child = spawn(launch.file, launch.args, { shell: launch.shell, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      markAgentFinished(this.store, agentId, { status: 'failed', output: null, error: `could not start: ${(err as Error).message}` });
+      return;
+    }
+    if (child.pid === undefined) {
+      child.once('error', (err: NodeJS.ErrnoException) => this.settle(agentId, number, { status: 'failed', error: `could not start: ${this.startHint(err)}` }, null));
+      return;
+    }
+    const attempt: Attempt = {
+      agentId, number, child, pid: child.pid, stdout: new Tail(), stderr: new Tail(), finished: false, closed: false, stopped: null, missingTicks: 0,
+    };
+    this.attempts.set(agentId, attempt);
+    markAgentStarted(this.store, agentId, { pid: child.pid, pidStart: processStartTime(child.pid), supervisorId: this.id, number });
+    child.stdout?.on('data', (chunk: Buffer) => attempt.stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => attempt.stderr.push(chunk));
+    child.once('error', (err: NodeJS.ErrnoException) => this.end(attempt, { status: 'failed', error: `could not start: ${this.startHint(err)}` }));
+    child.once('close', (code, signal) => {
+      attempt.closed = true;
+      if (code === 0) this.end(attempt, { status: 'complete' });
+      else this.end(attempt, { status: 'failed', error: attempt.stderr.text() ?? (signal !== null ? `killed by ${signal}` : `exited with code ${code}`) });
+    });
+  }
+
+  private startHint(err: NodeJS.ErrnoException): string {
+    return err.code === 'ENOENT' && this.runtime.runtime === 'opencode'
+      ? 'opencode is not installed or not on PATH; install it, or set MESHFLEET_RUNTIME=command and MESHFLEET_AGENT_COMMAND'
+      : err.message;
+  }
+
+  /** An attempt ended; record it once. */
+  private end(attempt: Attempt, outcome: Outcome): void {
+    if (attempt.finished) return; // 'error' and 'close' may both come, and the heartbeat may beat them
+    attempt.finished = true;
+    if (this.attempts.get(attempt.agentId) === attempt) this.attempts.delete(attempt.agentId);
+    if (attempt.stopped !== null) {
+      this.record(attempt.agentId, { status: attempt.stopped.status, output: attempt.stdout.text(), error: attempt.stopped.reason });
+      return;
+    }
+    this.settle(attempt.agentId, attempt.number, outcome, attempt.stdout.text());
+  }
+
+  /** A failure is retried while attempts remain; anything else is final. */
+  private settle(agentId: string, number: number, outcome: Outcome, output: string | null): void {
+    if (outcome.status === 'complete') {
+      this.record(agentId, { status: 'complete', output, error: null });
+    } else if (number < this.o.maxAttempts) {
+      const delayMs = Math.round(this.o.retryBaseMs * 2 ** (number - 1) * (0.5 + this.o.random()));
+      try {
+        markAgentRetrying(this.store, agentId, { attempt: number, delayMs, error: outcome.error });
+      } catch (err) {
+        log.error(`could not record the retry of agent ${agentId}`, err);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.retries.delete(agentId);
+        this.launch(agentId, number + 1);
+      }, delayMs);
+      this.retries.set(agentId, timer);
+    } else {
+      this.record(agentId, { status: 'failed', output, error: outcome.error });
+    }
+  }
+
+  private record(agentId: string, outcome: { status: 'complete' | 'failed' | 'interrupted'; output: string | null; error: string | null }): void {
+    try {
+      markAgentFinished(this.store, agentId, outcome);
+    } catch (err) {
+      log.error(`could not record the end of agent ${agentId}`, err);
+    }
+  }
+
+  /** Stops an attempt: SIGTERM to its process group, SIGKILL after the grace period. */
+  private stop(attempt: Attempt, status: 'failed' | 'interrupted', reason: string): void {
+    if (attempt.stopped !== null) return;
+    attempt.stopped = { status, reason };
+    signalGroup(attempt.pid, 'SIGTERM');
+    setTimeout(() => {
+      if (!attempt.closed) signalGroup(attempt.pid, 'SIGKILL');
+    }, this.o.killGraceMs).unref();
+  }
+
+  private tick(): void {
+    try {
+      const now = Date.now();
+      if (now - this.lastBeat >= 1_000) {
+        beatSupervisor(this.store, this.id, now);
+        this.lastBeat = now;
+      }
+      this.enforceTimeouts(now);
+      // A process that is gone though its exit never reached us: after a second, fail it.
+      for (const attempt of [...this.attempts.values()]) {
+        if (attempt.closed || isAlive(attempt.pid)) attempt.missingTicks = 0;
+        else if (++attempt.missingTicks * this.o.tickMs >= 1_000) this.end(attempt, { status: 'failed', error: 'the agent process ended without reporting' });
+      }
+      if (now - this.lastReclaim >= this.o.reclaimEveryMs) this.reclaim();
+    } catch (err) {
+      log.error('supervisor tick failed', err);
+    }
+  }
+
+  /** The agent timeout and the fleet's, read from the database each tick so a new fleet timeout applies at once. */
+  private enforceTimeouts(now: number): void {
+    for (const agent of supervisedAgents(this.store, this.id)) {
+      const fleetDeadline = agent.fleetTimeoutMs === null ? Infinity : agent.fleetCreatedAt + agent.fleetTimeoutMs;
+      const agentDeadline = agent.status === 'running' && agent.startedAt !== null ? agent.startedAt + this.o.agentTimeoutMs : Infinity;
+      if (now < Math.min(fleetDeadline, agentDeadline)) continue;
+      const reason = fleetDeadline <= agentDeadline
+        ? `stopped: the fleet's timeout of ${agent.fleetTimeoutMs} ms passed`
+        : `stopped: the attempt ran past the agent timeout of ${this.o.agentTimeoutMs} ms`;
+      recordEvent(this.store, { kind: 'agent_timed_out', fleetId: agent.fleetId, agentId: agent.id, data: { reason } }, now);
+      const attempt = this.attempts.get(agent.id);
+      const retry = this.retries.get(agent.id);
+      if (attempt !== undefined) {
+        this.stop(attempt, 'failed', reason);
+      } else {
+        if (retry !== undefined) clearTimeout(retry);
+        this.retries.delete(agent.id);
+        this.record(agent.id, { status: 'failed', output: null, error: reason });
+      }
+    }
+  }
+
+  /**
+   * Takes over the agents of supervisors whose process is gone. The claim is one IMMEDIATE
+   * transaction, so when several live servers look at once, each agent goes to exactly one.
+   */
+  reclaim(now: number = Date.now()): void {
+    this.lastReclaim = now;
+    for (const dead of otherSupervisors(this.store, this.id).filter((s) => !isSupervisorAlive(s, now))) {
+      const claimed = this.store.write(() => {
+        const agents = supervisedAgents(this.store, dead.id);
+        this.store.run(this.store.sql.updateTable('agents').set({ supervisor_id: this.id })
+          .where('supervisor_id', '=', dead.id).where('status', 'in', ['pending', 'running']));
+        this.store.run(this.store.sql.deleteFrom('supervisors').where('id', '=', dead.id));
+        recordEvent(this.store, { kind: 'supervisor_reclaimed', data: { supervisor: dead.id, pid: dead.pid, agents: agents.length, by: this.id } }, now);
+        return agents;
+      });
+      for (const agent of claimed) {
+        // The orphan may still run; end it, but only if the pid is still that process.
+        if (agent.pid !== null && isSameProcess(agent.pid, agent.pidStart)) signalGroup(agent.pid, 'SIGKILL');
+        if (this.o.recovery === 'restart' && agent.attempts < this.o.maxAttempts) {
+          recordEvent(this.store, { kind: 'agent_recovered', fleetId: agent.fleetId, agentId: agent.id, data: { from: dead.id, attempt: agent.attempts + 1 } }, now);
+          this.launch(agent.id, agent.attempts + 1);
+        } else {
+          this.record(agent.id, { status: 'interrupted', output: null, error: `its supervising server (pid ${dead.pid}) died` });
+        }
+      }
+    }
+  }
+
+  /** Shutdown: every agent of this server is stopped and recorded interrupted; the supervisor row goes. */
+  async stopAll(reason: string): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const [agentId, timer] of this.retries) {
+      clearTimeout(timer);
+      this.record(agentId, { status: 'interrupted', output: null, error: reason });
+    }
+    this.retries.clear();
+    const live = [...this.attempts.values()];
+    for (const attempt of live) {
+      attempt.stopped = { status: 'interrupted', reason };
+      this.end(attempt, { status: 'failed', error: reason }); // recorded now, as interrupted
+    }
+    for (const attempt of live) signalGroup(attempt.pid, 'SIGTERM');
+    const deadline = Date.now() + Math.min(this.o.killGraceMs, 2_000);
+    while (live.some((a) => !a.closed && isAlive(a.pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const attempt of live) if (!attempt.closed) signalGroup(attempt.pid, 'SIGKILL');
+    try {
+      removeSupervisor(this.store, this.id);
+    } catch (err) {
+      log.error('could not remove the supervisor record', err);
+    }
   }
 }
 
-const launchShell = (config: RuntimeConfig): boolean => config.runtime === 'command';
+/** Alive when its pid still names the process that registered; without a start time, by heartbeat. */
+function isSupervisorAlive(s: SupervisorRecord, now: number): boolean {
+  if (s.pidStart !== null) return isSameProcess(s.pid, s.pidStart);
+  return isAlive(s.pid) && now - s.heartbeatAt < 60_000;
+}
 
 /** Keeps the last MAX_CAPTURE_BYTES of a stream. */
 class Tail {
@@ -85,7 +296,7 @@ class Tail {
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bytes += chunk.length;
-    while (this.bytes - (this.chunks[0]?.length ?? 0) >= MAX_CAPTURE_BYTES && this.chunks.length > 1) {
+    while (this.chunks.length > 1 && this.bytes - this.chunks[0]!.length >= MAX_CAPTURE_BYTES) {
       const first = this.chunks.shift()!;
       this.bytes -= first.length;
       this.dropped += first.length;
@@ -95,11 +306,12 @@ class Tail {
   text(): string | null {
     if (this.bytes === 0) return null;
     let all = Buffer.concat(this.chunks);
+    let dropped = this.dropped;
     if (all.length > MAX_CAPTURE_BYTES) {
-      this.dropped += all.length - MAX_CAPTURE_BYTES;
+      dropped += all.length - MAX_CAPTURE_BYTES;
       all = all.subarray(all.length - MAX_CAPTURE_BYTES);
     }
     const text = all.toString('utf8');
-    return this.dropped > 0 ? `[first ${this.dropped} bytes cut]\n${text}` : text;
+    return dropped > 0 ? `[first ${dropped} bytes cut]\n${text}` : text;
   }
 }

@@ -29,6 +29,17 @@ export interface AgentTable {
   created_at: number | null;
   started_at: number | null;
   completed_at: number | null;
+  attempts: Generated<number>;
+  supervisor_id: string | null;
+  pid_start: string | null;
+}
+
+export interface SupervisorTable {
+  id: string;
+  pid: number;
+  pid_start: string | null;
+  started_at: number;
+  heartbeat_at: number;
 }
 
 export interface MessageTable {
@@ -148,6 +159,7 @@ export interface Schema {
   meshfleet_migrations: MigrationTable;
   fleets: FleetTable;
   agents: AgentTable;
+  supervisors: SupervisorTable;
   messages: MessageTable;
   deliveries: DeliveryTable;
   capabilities: CapabilityTable;

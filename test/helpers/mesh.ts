@@ -34,6 +34,8 @@ export async function startHarness(config: Partial<ServerConfig> = {}, existing?
     projectDir: dir,
     homeDir: dir,
     ...config,
+    // Retries within a test's patience; tests about timing pass their own.
+    supervision: { retryBaseMs: 20, tickMs: 50, killGraceMs: 500, ...config.supervision },
   });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const server = createMcpServer(deps);

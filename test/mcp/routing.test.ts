@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadMigrations } from '../../src/store/migrator.js';
 import { startHarness, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
@@ -38,7 +39,7 @@ describe('ping and get_health', () => {
     const health = await h.ok('get_health');
     expect(health).toMatchObject({
       status: 'ok', version: '0.0.0-test',
-      database: { path: h.dbPath, schema_version: 2 },
+      database: { path: h.dbPath, schema_version: loadMigrations().length },
       counts: { fleets: 1, agents: 3, messages: 1, pending_deliveries: 2, templates: 0 },
     });
     expect(health.uptime_ms).toBeGreaterThanOrEqual(0);

@@ -48,3 +48,20 @@ describe('schema 1 → 2', () => {
     store.close();
   });
 });
+
+describe('schema 2 → 3', () => {
+  it('counts the attempts of agents that started before the upgrade', () => {
+    const dbPath = join(dir, 'mesh.db');
+    const old = openStore(dbPath, { migrations: migrationsUpTo(2) });
+    old.db.exec(`
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, retry_count, started_at) VALUES ('ran', 'f', 'r', 'p', 'failed', 2, 5);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('never', 'f', 'r', 'p', 'pending');`);
+    old.close();
+    const upgraded = openStore(dbPath);
+    expect(upgraded.db.prepare('SELECT id, attempts, supervisor_id FROM agents ORDER BY id').all()).toEqual([
+      { id: 'never', attempts: 0, supervisor_id: null }, { id: 'ran', attempts: 3, supervisor_id: null },
+    ]);
+    upgraded.close();
+  });
+});

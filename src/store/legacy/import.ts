@@ -36,7 +36,7 @@ export interface ImportReport {
 const COLUMNS: Record<Kind, { columns: string[]; key: string[] }> = {
   fleets: { columns: ['id', 'status', 'created_at', 'completed_at', 'timeout_ms'], key: ['id'] },
   agents: {
-    columns: ['id', 'fleet_id', 'role', 'prompt', 'agent_file', 'status', 'pid', 'retry_count', 'output', 'error', 'created_at', 'started_at', 'completed_at'],
+    columns: ['id', 'fleet_id', 'role', 'prompt', 'agent_file', 'status', 'pid', 'retry_count', 'output', 'error', 'created_at', 'started_at', 'completed_at', 'attempts'],
     key: ['id'],
   },
   messages: { columns: ['id', 'fleet_id', 'from_agent_id', 'to_agent_id', 'type', 'payload', 'correlation_id', 'sent_at'], key: ['id'] },

@@ -31,7 +31,7 @@ export interface Planned<Row> {
 export interface ImportPlan {
   version: LedgerVersion;
   fleets: Planned<FleetTable>[];
-  agents: Planned<Omit<AgentTable, 'retry_count'> & { retry_count: number }>[];
+  agents: Planned<Omit<AgentTable, 'retry_count' | 'attempts'> & { retry_count: number; attempts: number }>[];
   messages: (Planned<Omit<MessageTable, 'seq'>> & { deliveries: PlannedDelivery[] })[];
   capabilities: (Planned<CapabilityTable> & { skills: string[] })[];
   templates: (Planned<TemplateTable> & { seats: Omit<TemplateAgentTable, 'template_name' | 'template_version'>[] })[];
@@ -84,6 +84,8 @@ export function planImport(ledger: Ledger): ImportPlan {
         id: key, fleet_id: a.fleet_id, role: a.role, prompt: a.prompt, agent_file: a.agent_file ?? null,
         status: a.status, pid: a.pid ?? null, retry_count: a.retry_count ?? 0, output: a.output ?? null,
         error: a.error ?? null, created_at: null, started_at: a.started_at ?? null, completed_at: a.completed_at ?? null,
+        // As migration 0003 counts them: an agent that ever started had its first attempt.
+        attempts: a.started_at != null ? (a.retry_count ?? 0) + 1 : 0, supervisor_id: null, pid_start: null,
       },
     };
   });
