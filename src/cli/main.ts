@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { log } from '../log.js';
+import { MeshError } from '../mesh/errors.js';
 import { LedgerError } from '../store/legacy/ledger.js';
 import { StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
@@ -58,7 +59,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       ctx.stderr.write(`meshfleet: ${sentence!.charAt(0).toLowerCase()}${sentence!.slice(1)} Run 'meshfleet --help'.\n`);
       return 2;
     }
-    if (err instanceof StoreError || err instanceof LedgerError) {
+    if (err instanceof StoreError || err instanceof LedgerError || err instanceof MeshError) {
       ctx.stderr.write(`meshfleet: ${err.message}\n  ${err.hint}\n`);
       return 1;
     }

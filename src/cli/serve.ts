@@ -43,6 +43,7 @@ export const serveCommand: Command = {
       projectDir: process.cwd(),
       homeDir: ctx.homeDir,
       supervision,
+      agentId: ctx.env.MESHFLEET_AGENT_ID || undefined,
     });
     const server = createMcpServer(deps);
     const transport = new LineStdioTransport();

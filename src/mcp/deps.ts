@@ -14,4 +14,6 @@ export interface ToolDeps {
   /** Where list_agents looks for .opencode/agents (the project), and the user's home. */
   projectDir: string;
   homeDir: string;
+  /** Set when this server is an agent's own (MESHFLEET_AGENT_ID): it acts as that agent only. */
+  identity?: { agentId: string; fleetId: string };
 }

@@ -5,6 +5,7 @@ import {
   sendMessage, sendMessages, type OutgoingMessage,
 } from '../mesh/messages.js';
 import type { ToolDeps } from './deps.js';
+import { actingAgent, actingFleet } from './identity.js';
 import { toolResult } from './result.js';
 import { id } from './schemas.js';
 import { messageJson } from './wire.js';
@@ -12,27 +13,29 @@ import { messageJson } from './wire.js';
 export const MAX_WAIT_MS = 60_000;
 
 const message = {
-  fleet_id: id('fleet_id'),
-  from_agent_id: id('from_agent_id').describe('The sending agent, a member of the fleet'),
+  fleet_id: id('fleet_id').optional().describe('The fleet; defaults to this server\'s own agent\'s fleet'),
+  from_agent_id: id('from_agent_id').optional().describe('The sending agent, a member of the fleet; defaults to this server\'s own agent'),
   to_agent_id: id('to_agent_id').describe(`Recipient agent of the same fleet, or "${BROADCAST}" for every other agent of the fleet`),
   type: z.enum(MESSAGE_TYPES, `type must be one of ${MESSAGE_TYPES.join(', ')}`),
   payload: z.string('payload must be a string').describe(`Message body, at most ${MAX_PAYLOAD_BYTES} bytes of UTF-8`),
   correlation_id: z.string().optional().describe('Thread id: reply with the id of the message you answer'),
 };
-type MessageInput = { fleet_id: string; from_agent_id: string; to_agent_id: string; type: OutgoingMessage['type']; payload: string; correlation_id?: string | undefined };
+type MessageInput = { fleet_id?: string | undefined; from_agent_id?: string | undefined; to_agent_id: string; type: OutgoingMessage['type']; payload: string; correlation_id?: string | undefined };
 
-const outgoing = (m: MessageInput): OutgoingMessage => ({
-  fleetId: m.fleet_id, fromAgentId: m.from_agent_id, toAgentId: m.to_agent_id, type: m.type, payload: m.payload, correlationId: m.correlation_id ?? null,
-});
-
+const agentArg = id('agent_id').optional().describe('The agent; defaults to this server\'s own agent');
 const inboxArgs = {
-  agent_id: id('agent_id'),
+  agent_id: agentArg,
   since: z.number('since must be epoch milliseconds').optional().describe('Only messages sent after this time (epoch ms, strict)'),
   limit: z.int().min(1, 'limit must be 1 or more').max(10_000, 'limit must be at most 10000').optional().describe('At most this many messages (default 1000); has_more says if more wait'),
 };
 
 export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
   const { store, changes } = deps;
+  const outgoing = (m: MessageInput): OutgoingMessage => ({
+    fleetId: actingFleet(deps, m.fleet_id), fromAgentId: actingAgent(deps, m.from_agent_id, 'from_agent_id', 'send'),
+    toAgentId: m.to_agent_id, type: m.type, payload: m.payload, correlationId: m.correlation_id ?? null,
+  });
+  const reader = (given: string | undefined, action = 'read the inbox') => actingAgent(deps, given, 'agent_id', action);
   const inbox = (agentId: string, since?: number, limit?: number) => {
     const { messages, hasMore } = getInbox(store, agentId, { sinceMs: since, limit });
     return { messages: messages.map(messageJson), has_more: hasMore };
@@ -59,37 +62,39 @@ export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
   server.registerTool('get_inbox', {
     description: 'An agent\'s unacknowledged messages, oldest first. Reading marks them read, not acknowledged: ack_message each one you have handled.',
     inputSchema: inboxArgs,
-  }, (input) => toolResult(() => inbox(input.agent_id, input.since, input.limit)));
+  }, (input) => toolResult(() => inbox(reader(input.agent_id), input.since, input.limit)));
 
   server.registerTool('ack_message', {
     description: 'Acknowledge a message for this agent only; other recipients of a broadcast keep their own copy.',
-    inputSchema: { agent_id: id('agent_id'), message_id: id('message_id') },
+    inputSchema: { agent_id: agentArg, message_id: id('message_id') },
   }, (input) => toolResult(() => {
-    const { alreadyAcknowledged } = ackMessage(store, input.agent_id, input.message_id);
+    const { alreadyAcknowledged } = ackMessage(store, reader(input.agent_id, 'acknowledge'), input.message_id);
     return { ok: true, already_acknowledged: alreadyAcknowledged };
   }));
 
   server.registerTool('wait_for_messages', {
     description: `Block until the agent's inbox is non-empty (a message from any process counts) or timeout_ms passes (max ${MAX_WAIT_MS}); returns the inbox like get_inbox, with timed_out.`,
     inputSchema: {
-      agent_id: id('agent_id'),
+      agent_id: agentArg,
       timeout_ms: z.int('timeout_ms must be whole milliseconds').min(0, 'timeout_ms must be 0 or more').max(MAX_WAIT_MS, `timeout_ms must be at most ${MAX_WAIT_MS}`).optional()
         .describe(`How long to wait, in ms (default 30000, max ${MAX_WAIT_MS})`),
     },
   }, (input, extra) => toolResult(async () => {
-    requireAgent(store, input.agent_id);
-    const arrived = hasPendingMessages(store, input.agent_id)
-      || await waitForPending(deps, input.agent_id, input.timeout_ms ?? 30_000, extra.signal);
-    return { ...inbox(input.agent_id), timed_out: !arrived };
+    const agentId = reader(input.agent_id);
+    requireAgent(store, agentId);
+    const arrived = hasPendingMessages(store, agentId)
+      || await waitForPending(deps, agentId, input.timeout_ms ?? 30_000, extra.signal);
+    return { ...inbox(agentId), timed_out: !arrived };
   }));
 
   server.registerTool('subscribe_inbox', {
     description: 'A URL streaming this agent\'s new messages as server-sent events, from any process on the database. See `instructions` in the answer for the frame format.',
-    inputSchema: { agent_id: id('agent_id') },
+    inputSchema: { agent_id: agentArg },
   }, (input) => toolResult(async () => {
-    requireAgent(store, input.agent_id);
-    const streamUrl = await deps.push.streamUrl(input.agent_id);
-    return { agent_id: input.agent_id, stream_url: streamUrl, instructions: deps.push.instructions() };
+    const agentId = reader(input.agent_id);
+    requireAgent(store, agentId);
+    const streamUrl = await deps.push.streamUrl(agentId);
+    return { agent_id: agentId, stream_url: streamUrl, instructions: deps.push.instructions() };
   }));
 }
 

@@ -5,26 +5,29 @@ import { recordRoutingOutcome, routeWork } from '../routing/route-work.js';
 import { listSynonyms, setSynonyms } from '../routing/synonyms.js';
 import { getTaxonomy, setTaxonomy } from '../routing/taxonomy.js';
 import type { ToolDeps } from './deps.js';
+import { actingAgent, actingFleet } from './identity.js';
 import { toolResult } from './result.js';
 import { id } from './schemas.js';
 
-export function registerRoutingTools(server: McpServer, { store }: ToolDeps): void {
+export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
+  const { store } = deps;
   server.registerTool('register_capability', {
     description: 'Say what an agent can do, so route_work can pick it. Replaces the agent\'s earlier registration.',
     inputSchema: {
-      agent_id: id('agent_id'),
-      fleet_id: id('fleet_id'),
+      agent_id: id('agent_id').optional().describe('Defaults to this server\'s own agent'),
+      fleet_id: id('fleet_id').optional().describe('Defaults to this server\'s own agent\'s fleet'),
       role: z.string().min(1, 'role must not be empty'),
       skills: z.array(z.string().min(1, 'a skill must not be empty')).describe('e.g. ["react", "css", "testing"]'),
       model: z.string().optional(),
       context_window: z.int().min(1, 'context_window must be a positive number of tokens').optional(),
     },
   }, (input) => toolResult(() => {
+    const agentId = actingAgent(deps, input.agent_id, 'agent_id', 'register capabilities');
+    const fleetId = actingFleet(deps, input.fleet_id);
     registerCapability(store, {
-      agentId: input.agent_id, fleetId: input.fleet_id, role: input.role, skills: input.skills,
-      model: input.model ?? null, contextWindow: input.context_window ?? null,
+      agentId, fleetId, role: input.role, skills: input.skills, model: input.model ?? null, contextWindow: input.context_window ?? null,
     });
-    return { ok: true, agent_id: input.agent_id, fleet_id: input.fleet_id, role: input.role, skills: input.skills };
+    return { ok: true, agent_id: agentId, fleet_id: fleetId, role: input.role, skills: input.skills };
   }));
 
   server.registerTool('route_work', {

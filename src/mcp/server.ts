@@ -1,5 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ChangeFeed } from '../mesh/changes.js';
+import { MeshError } from '../mesh/errors.js';
+import { getAgent } from '../mesh/fleets.js';
 import { seedRoutingDefaults } from '../routing/seed.js';
 import type { RuntimeConfig } from '../runtime/adapters.js';
 import { Supervisor, type SupervisorOptions } from '../runtime/supervisor.js';
@@ -41,18 +43,29 @@ export interface ServerConfig {
   homeDir: string;
   /** Retry, timeout and recovery settings (MESHFLEET_RETRY_BASE_MS, MESHFLEET_AGENT_TIMEOUT_MS). */
   supervision?: Partial<SupervisorOptions>;
+  /** MESHFLEET_AGENT_ID: this server is that agent's own, and acts as it only. */
+  agentId?: string;
 }
 
 /** Everything one server process's tools share. close() ends agents, streams and polling. */
 export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & { close(): Promise<void> } {
+  let identity: ToolDeps['identity'];
+  if (config.agentId !== undefined) {
+    const agent = getAgent(store, config.agentId);
+    if (agent === undefined) {
+      throw new MeshError('not_found', `MESHFLEET_AGENT_ID is "${config.agentId}", but ${store.path} has no such agent.`,
+        'Start the server with the MESHFLEET_DB the agent was spawned on, or without MESHFLEET_AGENT_ID for full access.');
+    }
+    identity = { agentId: agent.id, fleetId: agent.fleetId };
+  }
   seedRoutingDefaults(store);
   const changes = new ChangeFeed(store);
-  const supervisor = new Supervisor(store, config.runtime, config.env, config.supervision);
+  const supervisor = new Supervisor(store, config.runtime, config.env, { reclaims: identity === undefined, ...config.supervision });
   supervisor.begin();
   const push = new InboxPush(store, changes, config.push);
   return {
     store, changes, supervisor, push, startedAt: Date.now(), version: config.version,
-    projectDir: config.projectDir, homeDir: config.homeDir,
+    projectDir: config.projectDir, homeDir: config.homeDir, identity,
     close: async () => {
       await supervisor.stopAll('the meshfleet server that started this agent stopped');
       await push.close();

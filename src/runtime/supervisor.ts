@@ -31,6 +31,8 @@ export interface SupervisorOptions {
   reclaimEveryMs?: number;
   /** What becomes of an agent whose supervising server died: a new attempt here, or interrupted. */
   recovery?: 'restart' | 'interrupt';
+  /** Whether this server takes over dead servers' agents; an agent's own server does not. */
+  reclaims?: boolean;
   random?: () => number;
 }
 
@@ -74,6 +76,7 @@ export class Supervisor {
       tickMs: options.tickMs ?? 250,
       reclaimEveryMs: options.reclaimEveryMs ?? 2_000,
       recovery: options.recovery ?? 'restart',
+      reclaims: options.reclaims ?? true,
       random: options.random ?? Math.random,
     };
   }
@@ -83,7 +86,7 @@ export class Supervisor {
     const now = Date.now();
     registerSupervisor(this.store, { id: this.id, pid: process.pid, pidStart: processStartTime(process.pid), startedAt: now, heartbeatAt: now });
     this.lastBeat = now;
-    this.reclaim();
+    if (this.o.reclaims) this.reclaim();
     this.timer = setInterval(() => this.tick(), this.o.tickMs);
     this.timer.unref();
   }
@@ -199,7 +202,7 @@ export class Supervisor {
         if (attempt.closed || isAlive(attempt.pid)) attempt.missingTicks = 0;
         else if (++attempt.missingTicks * this.o.tickMs >= 1_000) this.end(attempt, { status: 'failed', error: 'the agent process ended without reporting' });
       }
-      if (now - this.lastReclaim >= this.o.reclaimEveryMs) this.reclaim();
+      if (this.o.reclaims && now - this.lastReclaim >= this.o.reclaimEveryMs) this.reclaim();
     } catch (err) {
       log.error('supervisor tick failed', err);
     }

@@ -28,12 +28,13 @@ export async function startHarness(config: Partial<ServerConfig> = {}, existing?
   const store = openStore(dbPath);
   const deps = createToolDeps(store, {
     version: '0.0.0-test',
-    runtime: { runtime: 'command', agentCommand: 'true', dbPath },
     push: {},
     env: { PATH: process.env.PATH },
     projectDir: dir,
     homeDir: dir,
     ...config,
+    // Agents join the mesh on this harness's database.
+    runtime: { runtime: 'command', agentCommand: 'true', ...config.runtime, dbPath },
     // Retries within a test's patience; tests about timing pass their own.
     supervision: { retryBaseMs: 20, tickMs: 50, killGraceMs: 500, ...config.supervision },
   });

@@ -53,7 +53,9 @@ describe('meshfleet serve over stdio', () => {
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toEqual(expect.arrayContaining([...LEGACY_TOOLS, ...NEW_TOOLS]));
     const send = (await client.listTools()).tools.find((t) => t.name === 'send_message')!;
-    expect(send.inputSchema.required).toEqual(expect.arrayContaining(['fleet_id', 'from_agent_id', 'to_agent_id', 'type', 'payload']));
+    // Every old argument name is accepted; the ids an agent's own server can fill in are optional.
+    expect(Object.keys(send.inputSchema.properties!)).toEqual(expect.arrayContaining(['fleet_id', 'from_agent_id', 'to_agent_id', 'type', 'payload', 'correlation_id']));
+    expect(send.inputSchema.required).toEqual(['to_agent_id', 'type', 'payload']);
   }, 30_000);
 
   it('two servers on one database see each other\'s messages, and a waiting agent wakes', async () => {

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// A stand-in for a real coding agent, for tests and `meshfleet demo`: started by the command
+// runtime (MESHFLEET_AGENT_COMMAND="node .../test-agent.js"), it joins the mesh through its own
+// `meshfleet serve` (launched with the environment it was given, so that server acts as this
+// agent), does what its prompt says, prints its output and exits.
+//
+// Prompts: "pipeline" (wait for the previous agent's handoff, unless first; pass it on to the
+// next agent of the fleet), "fail", "flaky:<marker file>" (fail the first attempt),
+// "hang-once:<marker file>" (hang in the first attempt), "sleep:<ms>", anything else (print the
+// role and finish).
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+const role = process.env.MESHFLEET_ROLE ?? 'agent';
+const prompt = process.env.MESHFLEET_PROMPT ?? '';
+
+async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
+  const result = await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 });
+  const json = JSON.parse((result.content as { text: string }[])[0]!.text);
+  if (result.isError) throw new Error(`${name}: ${json.error}`);
+  return json;
+}
+
+async function pipeline(): Promise<string> {
+  const client = new Client({ name: `test-agent ${role}`, version: '0' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: process.env as Record<string, string>, stderr: 'inherit' }));
+  try {
+    const me = process.env.MESHFLEET_AGENT_ID!;
+    const { agents } = await call(client, 'fleet_status', { fleet_id: process.env.MESHFLEET_FLEET_ID });
+    const order: string[] = agents.map((a: { id: string }) => a.id);
+    const position = order.indexOf(me);
+    let work = role;
+    if (position > 0) {
+      const { messages, timed_out } = await call(client, 'wait_for_messages', { timeout_ms: 60_000 });
+      if (timed_out) throw new Error('no handoff arrived within 60 s');
+      const handoff = messages.find((m: { type: string }) => m.type === 'handoff') ?? messages[0];
+      await call(client, 'ack_message', { message_id: handoff.id });
+      work = `${handoff.payload} > ${role}`;
+    }
+    const next = order[position + 1];
+    if (next !== undefined) await call(client, 'send_message', { to_agent_id: next, type: 'handoff', payload: work });
+    return work;
+  } finally {
+    await client.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (prompt === 'pipeline') {
+    process.stdout.write(`${await pipeline()}\n`);
+  } else if (prompt === 'fail') {
+    process.stderr.write(`${role}: failing on purpose\n`);
+    process.exitCode = 2;
+  } else if (prompt.startsWith('flaky:')) {
+    const marker = prompt.slice('flaky:'.length);
+    if (!existsSync(marker)) {
+      writeFileSync(marker, 'failed once\n');
+      process.stderr.write(`${role}: flaky failure\n`);
+      process.exitCode = 1;
+    } else {
+      process.stdout.write(`${role}: recovered\n`);
+    }
+  } else if (prompt.startsWith('hang-once:')) {
+    // The first attempt hangs (until killed); any later attempt finishes at once.
+    const marker = prompt.slice('hang-once:'.length);
+    if (!existsSync(marker)) {
+      writeFileSync(marker, `${process.pid}\n`);
+      process.stdout.write(`${role}: hanging\n`);
+      await new Promise((resolve) => setTimeout(resolve, 120_000));
+    }
+    process.stdout.write(`${role}: done after a restart\n`);
+  } else if (prompt.startsWith('sleep:')) {
+    process.stdout.write(`${role}: sleeping\n`);
+    await new Promise((resolve) => setTimeout(resolve, Number(prompt.slice('sleep:'.length))));
+    process.stdout.write(`${role}: woke\n`);
+  } else {
+    process.stdout.write(`${role}: done\n`);
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${role}: ${err.message}\n`);
+  process.exitCode = 1;
+});
