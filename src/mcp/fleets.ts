@@ -3,7 +3,7 @@ import { z } from 'zod';
 import {
   attachAgent, createFleet, fleetAgents, fleetStatus, listFleets, MAX_FLEET_AGENTS, requireFleet, setFleetTimeout,
 } from '../mesh/fleets.js';
-import { listPremadeAgents } from '../runtime/premade.js';
+import { listPremadeAgents, registerPremadeCapabilities } from '../runtime/premade.js';
 import { MAX_CAPTURE_BYTES } from '../runtime/supervisor.js';
 import type { ToolDeps } from './deps.js';
 import { toolResult } from './result.js';
@@ -18,6 +18,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     inputSchema: { agents: z.array(agentSpec).min(1, 'agents must hold at least one agent').max(MAX_FLEET_AGENTS, `a fleet holds at most ${MAX_FLEET_AGENTS} agents`) },
   }, (input) => toolResult(() => {
     const { fleet, agents } = createFleet(store, input.agents);
+    registerPremadeCapabilities(store, agents, deps.projectDir, deps.homeDir);
     for (const agent of agents) supervisor.start(agent);
     return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
   }));
@@ -67,6 +68,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     inputSchema: { fleet_id: id('fleet_id'), ...agentSpec.shape },
   }, (input) => toolResult(() => {
     const agent = attachAgent(store, input.fleet_id, input);
+    registerPremadeCapabilities(store, [agent], deps.projectDir, deps.homeDir);
     supervisor.start(agent);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };
   }));

@@ -1,5 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { registerCapability } from '../mesh/capabilities.js';
+import type { Agent } from '../mesh/fleets.js';
+import type { Store } from '../store/open.js';
+import { keywords } from '../store/terms.js';
 
 export interface PremadeAgent {
   filename: string;
@@ -33,14 +37,48 @@ export function listPremadeAgents(projectDir: string, homeDir: string): PremadeA
   return [...found.values()];
 }
 
-/** The flat `key: value` lines between leading --- fences. */
+/**
+ * The `key: value` lines between leading --- fences; a key followed by `- item` lines, or a
+ * value like [a, b], becomes a comma-separated list.
+ */
 function frontmatter(text: string): Record<string, string> {
   const match = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
   if (match === null) return {};
   const fields: Record<string, string> = {};
+  let listKey: string | null = null;
   for (const line of match[1]!.split(/\r?\n/)) {
+    const item = /^\s+-\s*(.+)$/.exec(line);
+    if (item !== null && listKey !== null) {
+      fields[listKey] = [fields[listKey], unquote(item[1]!)].filter(Boolean).join(', ');
+      continue;
+    }
     const kv = /^([A-Za-z_][\w-]*):\s*(.*)$/.exec(line);
-    if (kv !== null) fields[kv[1]!] = kv[2]!.replace(/^(['"])(.*)\1$/, '$2');
+    if (kv === null) continue;
+    const value = unquote(kv[2]!);
+    fields[kv[1]!] = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1).split(',').map((v) => unquote(v.trim())).join(', ') : value;
+    listKey = value === '' ? kv[1]! : null;
   }
   return fields;
+}
+
+const unquote = (text: string): string => text.trim().replace(/^(['"])(.*)\1$/, '$2');
+
+/** The premade agent of that stem, if a definition file exists. */
+export function findPremadeAgent(projectDir: string, homeDir: string, stem: string): (PremadeAgent & { skills: string[]; model: string | null }) | undefined {
+  const found = listPremadeAgents(projectDir, homeDir).find((a) => a.name === stem);
+  if (found === undefined) return undefined;
+  const meta = frontmatter(readFileSync(found.path, 'utf8'));
+  // Skills as declared; without a skills list, the words of the description stand in.
+  const skills = meta.skills ? meta.skills.split(',').map((s) => s.trim()).filter(Boolean) : keywords(meta.description ?? '').slice(0, 12);
+  return { ...found, skills, model: meta.model || null };
+}
+
+/** Registers, for each agent started from a premade definition, the capabilities it declares. */
+export function registerPremadeCapabilities(store: Store, agents: readonly Agent[], projectDir: string, homeDir: string): void {
+  for (const agent of agents) {
+    if (agent.agentFile === null) continue;
+    const premade = findPremadeAgent(projectDir, homeDir, agent.agentFile);
+    if (premade === undefined) continue;
+    registerCapability(store, { agentId: agent.id, fleetId: agent.fleetId, role: agent.role, skills: premade.skills, model: premade.model });
+  }
 }

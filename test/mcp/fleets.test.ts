@@ -119,3 +119,20 @@ describe('list_agents', () => {
     });
   });
 });
+
+describe('premade agents', () => {
+  it('spawn_fleet with agent: "<stem>" passes it to the runtime and registers the skills its frontmatter declares', async () => {
+    h = await startHarness({ runtime: { runtime: 'command', agentCommand: 'echo "$MESHFLEET_ROLE"', dbPath: '' } });
+    mkdirSync(join(h.dir, '.opencode', 'agents'), { recursive: true });
+    writeFileSync(join(h.dir, '.opencode', 'agents', 'sec.md'), '---\ndescription: Finds injection bugs\nmode: subagent\nmodel: opus\nskills:\n  - security\n  - sql-injection\n---\nYou audit.\n');
+    writeFileSync(join(h.dir, '.opencode', 'agents', 'docs.md'), '---\ndescription: Writes tutorials and API docs\n---\n');
+    const { fleet_id, agent_ids: [auditor, writer] } = await h.ok('spawn_fleet', {
+      agents: [{ role: 'auditor', prompt: 'audit', agent: 'sec' }, { role: 'writer', prompt: 'write', agent: 'docs' }],
+    });
+    expect((await h.ok('fleet_status', { fleet_id })).agents.map((a: { agent_file: string }) => a.agent_file)).toEqual(['sec', 'docs']);
+    expect(h.store.db.prepare('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position').pluck().all(auditor)).toEqual(['security', 'sql-injection']);
+    expect(h.store.db.prepare('SELECT model FROM capabilities WHERE agent_id = ?').pluck().get(auditor)).toBe('opus');
+    expect(h.store.db.prepare('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position').pluck().all(writer)).toEqual(['writes', 'tutorials', 'api', 'docs']);
+    expect((await h.ok('route_work', { description: 'check for sql-injection' })).matches[0].agent_id).toBe(auditor);
+  });
+});
