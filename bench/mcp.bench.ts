@@ -110,8 +110,13 @@ function seed(store: Store, count: number) {
       .run(count, busy.fleet.id, a, b, b, a);
     store.db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) SELECT seq, to_agent_id, 1, sent_at FROM messages WHERE id LIKE 'seed-%'").run();
   }).immediate();
-  // As a long-running mesh would have it: the bulk fill checkpointed out of the WAL.
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  // As a long-running mesh would have it: the bulk fill checkpointed out of the WAL. A server
+  // that is still closing may hold a read for a moment, so retry until the WAL is empty.
+  for (let tries = 0; tries < 100; tries++) {
+    const [result] = store.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
+    if (result!.busy === 0 && result!.log === 0) break;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
   return { busy, quiet, a, b, c: quiet.agents[0]!.id, d: quiet.agents[1]!.id };
 }
 
