@@ -236,6 +236,7 @@ export class Supervisor {
    */
   reclaim(now: number = Date.now()): void {
     this.lastReclaim = now;
+    this.settleLegacyAgents();
     for (const dead of otherSupervisors(this.store, this.id).filter((s) => !isSupervisorAlive(s, now))) {
       const claimed = this.store.write(() => {
         const agents = supervisedAgents(this.store, dead.id);
@@ -255,6 +256,20 @@ export class Supervisor {
           this.record(agent.id, { status: 'interrupted', output: null, error: `its supervising server (pid ${dead.pid}) died` });
         }
       }
+    }
+  }
+
+  /**
+   * Agents imported from a legacy ledger as pending or running belonged to the old server's
+   * processes, which no Meshfleet server can watch or resume: record them interrupted, so their
+   * fleets settle instead of running forever. (Only legacy rows have no created_at; a new agent
+   * waiting for its first launch is never touched.)
+   */
+  private settleLegacyAgents(): void {
+    const stranded = this.store.all(this.store.sql.selectFrom('agents').select(['id', 'output'])
+      .where('created_at', 'is', null).where('supervisor_id', 'is', null).where('status', 'in', ['pending', 'running']));
+    for (const { id, output } of stranded) {
+      this.record(id, { status: 'interrupted', output, error: 'imported from a legacy ledger while it ran; its process belonged to the old server and cannot be resumed' });
     }
   }
 

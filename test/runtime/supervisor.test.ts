@@ -5,7 +5,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/runtime/processes.js';
 import { packageRoot } from '../../src/store/package-root.js';
-import { CLI } from '../helpers/files.js';
+import { CLI, FIXTURES, runCli, tempDir } from '../helpers/files.js';
 import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 
 const TEST_AGENT = `"${process.execPath}" "${join(packageRoot, 'dist', 'src', 'runtime', 'test-agent.js')}"`;
@@ -191,3 +191,23 @@ describe('many servers on one database', () => {
   }, 60_000);
 });
 
+
+describe('agents imported from a legacy ledger while they ran', () => {
+  it('are recorded interrupted by the first server, so their fleet settles instead of running forever', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const dbPath = join(dir, 'mesh.db');
+      expect(runCli(['migrate', join(FIXTURES, 'ledger-v2.json'), '--db', dbPath]).code).toBe(0);
+      const h = await harness({}, { dir, dbPath });
+      const status = await settled(h, 'f-rel');
+      expect(status.fleet.status).toBe('failed');
+      expect(Object.fromEntries(status.agents.map((a: { id: string; status: string }) => [a.id, a.status])))
+        .toEqual({ 'r-lead': 'interrupted', 'r-rev': 'interrupted', 'r-test': 'complete', 'r-late': 'interrupted' });
+      expect(status.agents.find((a: { id: string }) => a.id === 'r-test')).toMatchObject({ output: 'all green' });
+      expect(status.agents.find((a: { id: string }) => a.id === 'r-lead').error).toMatch(/imported from a legacy ledger while it ran/);
+    } finally {
+      for (const h of harnesses.splice(0)) await h.close();
+      cleanup();
+    }
+  }, 30_000);
+});
