@@ -48,7 +48,12 @@ export function saveTemplate(store: Store, input: { name: string; description?: 
   }
   return store.write(() => {
     const latest = store.first(store.sql.selectFrom('templates').select((eb) => eb.fn.max('version').as('v')).where('name', '=', input.name));
-    const version = (latest?.v ?? 0) + 1;
+    // Numbers are never reused, even after the latest version was deleted: an export names one
+    // version for good. The highest number ever given is kept in meshfleet_meta.
+    const highWater = Number(store.first(store.sql.selectFrom('meshfleet_meta').select('value').where('key', '=', highWaterKey(input.name)))?.value ?? 0);
+    const version = Math.max(latest?.v ?? 0, highWater) + 1;
+    store.run(store.sql.insertInto('meshfleet_meta').values({ key: highWaterKey(input.name), value: String(version) })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(version) })));
     store.run(store.sql.insertInto('templates').values({ name: input.name, version, description: input.description ?? null, created_at: now }));
     input.agents.forEach((seat, position) => store.run(store.sql.insertInto('template_agents').values({
       template_name: input.name, template_version: version, position, role: seat.role, prompt: seat.prompt, agent: seat.agent ?? null,
@@ -116,6 +121,8 @@ export function importTemplate(store: Store, doc: { schema: string; name: string
   }
   return saveTemplate(store, doc, now, 'template_imported');
 }
+
+const highWaterKey = (name: string): string => `template_version:${name}`;
 
 function versionsOf(store: Store, name: string): number[] {
   return store.all(store.sql.selectFrom('templates').select('version').where('name', '=', name).orderBy('version')).map((r) => r.version);

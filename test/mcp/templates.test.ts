@@ -49,6 +49,8 @@ describe('fleet templates', () => {
     expect(await h.ok('delete_fleet_template', { name: 'pair' })).toEqual({ ok: true, name: 'pair', deleted_versions: [1, 3] });
     expect(await h.ok('list_fleet_templates')).toEqual({ templates: [] });
     expect(await h.fails('delete_fleet_template', { name: 'pair' })).toMatch(/No template "pair"/);
+    // A version number, once given, is never given again: an old export keeps meaning one thing.
+    expect((await h.ok('save_fleet_template', { name: 'pair', agents: seats })).template.version).toBe(4);
   });
 
   it('refuses bad names and seat counts, saving nothing', async () => {
