@@ -12,7 +12,7 @@ import { ackMessage, getInbox, sendMessage, sendMessages, type OutgoingMessage }
 import { openStore, type Store } from '../src/store/open.js';
 import { packageRoot } from '../src/store/package-root.js';
 import { report } from './report.js';
-import { scratchDir } from './fixtures.js';
+import { bulkAcknowledgedMessages, scratchDir } from './fixtures.js';
 
 const CLI = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 const CALLS = 10_000;
@@ -101,22 +101,7 @@ function seed(store: Store, count: number) {
   const busy = createFleet(store, [{ role: 'a', prompt: 'p' }, { role: 'b', prompt: 'q' }]);
   const quiet = createFleet(store, [{ role: 'c', prompt: 'p' }, { role: 'd', prompt: 'q' }]);
   const [a, b] = busy.agents.map((x) => x.id) as [string, string];
-  // Bulk fill straight through SQL: a million sends through the tools would take minutes.
-  store.db.transaction(() => {
-    store.db.prepare(`
-      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-      INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at)
-      SELECT 'seed-' || i, ?, CASE i % 2 WHEN 0 THEN ? ELSE ? END, CASE i % 2 WHEN 0 THEN ? ELSE ? END, 'handoff', 'seeded message ' || i, 1700000000000 + i FROM n`)
-      .run(count, busy.fleet.id, a, b, b, a);
-    store.db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) SELECT seq, to_agent_id, 1, sent_at FROM messages WHERE id LIKE 'seed-%'").run();
-  }).immediate();
-  // As a long-running mesh would have it: the bulk fill checkpointed out of the WAL. A server
-  // that is still closing may hold a read for a moment, so retry until the WAL is empty.
-  for (let tries = 0; tries < 100; tries++) {
-    const [result] = store.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
-    if (result!.busy === 0 && result!.log === 0) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-  }
+  bulkAcknowledgedMessages(store, count, busy.fleet.id, a, b);
   return { busy, quiet, a, b, c: quiet.agents[0]!.id, d: quiet.agents[1]!.id };
 }
 

@@ -11,7 +11,7 @@ import { routeWork } from '../src/routing/route-work.js';
 import { setTaxonomy } from '../src/routing/taxonomy.js';
 import { openStore, type Store } from '../src/store/open.js';
 import { packageRoot } from '../src/store/package-root.js';
-import { scratchDir } from './fixtures.js';
+import { bulkAcknowledgedMessages, scratchDir } from './fixtures.js';
 import { report } from './report.js';
 
 const AGENTS = 1_000;
@@ -46,20 +46,7 @@ function seedAgents(store: Store): void {
 
 function storeMillion(store: Store): void {
   const { fleet, agents: [a, b] } = createFleet(store, [{ role: 'talker', prompt: 'p' }, { role: 'listener', prompt: 'q' }]);
-  store.db.transaction(() => {
-    store.db.prepare(`
-      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-      INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at)
-      SELECT 'bulk-' || i, ?, ?, ?, 'handoff', 'bulk message ' || i, 1700000000000 + i FROM n`).run(MILLION, fleet.id, a!.id, b!.id);
-    store.db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked) SELECT seq, to_agent_id, 1 FROM messages WHERE id LIKE 'bulk-%'").run();
-  }).immediate();
-  // As a long-running mesh would have it: the bulk fill checkpointed out of the WAL. A server
-  // that is still closing may hold a read for a moment, so retry until the WAL is empty.
-  for (let tries = 0; tries < 100; tries++) {
-    const [result] = store.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
-    if (result!.busy === 0 && result!.log === 0) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-  }
+  bulkAcknowledgedMessages(store, MILLION, fleet.id, a!.id, b!.id);
 }
 
 const DESCRIPTIONS = [

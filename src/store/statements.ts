@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { prepareRouteQuery, type RouteHitRow } from './route-query.js';
-import type { AgentStatus, FleetStatus } from './schema.js';
+import type { Selectable } from 'kysely';
+import type { AgentStatus, FleetStatus, MessageTable } from './schema.js';
 
 export interface NewMessage {
   id: string;
@@ -22,18 +23,7 @@ export interface NewDelivery {
 }
 
 /** An unacknowledged delivery joined with its message, as get_inbox returns it. */
-export interface InboxRow {
-  seq: number;
-  id: string;
-  fleet_id: string;
-  from_agent_id: string;
-  to_agent_id: string;
-  type: string;
-  payload: string;
-  correlation_id: string | null;
-  sent_at: number;
-  read_at: number | null;
-}
+export type InboxRow = Selectable<MessageTable> & { read_at: number | null };
 
 export interface AgentRef {
   id: string;
