@@ -1,6 +1,6 @@
 import type { Store } from '../store/open.js';
 import { MAX_PAYLOAD_BYTES, MESSAGE_TYPES, type MessageType } from '../store/limits.js';
-import type { AgentRef, InboxRow } from '../store/statements.js';
+import type { AgentRef, InboxRow, NewMessage } from '../store/statements.js';
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { newId } from './ids.js';
@@ -20,18 +20,8 @@ export interface OutgoingMessage {
   correlationId?: string | null;
 }
 
-export interface InboxMessage {
-  id: string;
-  seq: number;
-  fleetId: string;
-  fromAgentId: string;
-  toAgentId: string;
-  type: string;
-  payload: string;
-  correlationId: string | null;
-  sentAt: number;
-  readAt: number | null;
-}
+/** A pending delivery as the recipient sees it: the stored message, its send order and read time. */
+export type InboxMessage = NewMessage & { seq: number; readAt: number | null };
 
 /** Sends one message: one message row, one delivery per recipient, one transaction. */
 export function sendMessage(store: Store, msg: OutgoingMessage, now: number = Date.now()): { messageId: string; recipients: string[] } {

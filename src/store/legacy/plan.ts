@@ -111,6 +111,9 @@ export function planImport(ledger: Ledger): ImportPlan {
     });
     inboxHolds.set(agentId, held);
   }
+  // The same, by message: who holds each one (one pass, not one scan of every inbox per message).
+  const holdersOf = new Map<string, string[]>();
+  for (const [agentId, held] of inboxHolds) for (const messageId of held) holdersOf.set(messageId, [...(holdersOf.get(messageId) ?? []), agentId]);
 
   const receiptTimes = new Map<string, number>(); // `${action}\u0000${message}\u0000${agent}` -> first time
   for (const r of Object.values(ledger.receipts)) {
@@ -135,7 +138,7 @@ export function planImport(ledger: Ledger): ImportPlan {
     previousLabel = label;
 
     const addressed = recipientsOf(ledger, m);
-    const holders = [...inboxHolds].filter(([, held]) => held.has(key)).map(([agentId]) => agentId);
+    const holders = holdersOf.get(key) ?? [];
     for (const holder of holders) {
       if (!addressed.includes(holder)) {
         note(label, `is in the inbox of "${holder}" but was addressed to ${m.to_agent_id === '*' ? 'others' : `"${m.to_agent_id}"`}; imported as a pending delivery to "${holder}"`);
