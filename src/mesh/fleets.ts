@@ -94,7 +94,7 @@ function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'age
   const row = {
     id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const,
     pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
-    attempts: 0, supervisor_id: null, pid_start: null,
+    attempts: 0, supervisor_id: null, pid_start: null, profile: 'worker' as const, token_hash: null,
   };
   store.run(store.sql.insertInto('agents').values(row));
   recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null } }, now);

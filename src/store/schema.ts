@@ -3,6 +3,7 @@ import type { Generated } from 'kysely';
 
 export type FleetStatus = 'pending' | 'running' | 'complete' | 'failed';
 export type AgentStatus = 'pending' | 'running' | 'complete' | 'failed' | 'interrupted';
+export type AgentProfile = 'worker' | 'lead';
 
 export interface MetaTable { key: string; value: string }
 export interface MigrationTable { version: number; name: string; applied_at: number }
@@ -32,6 +33,9 @@ export interface AgentTable {
   attempts: Generated<number>;
   supervisor_id: string | null;
   pid_start: string | null;
+  profile: Generated<AgentProfile>;
+  /** Hex SHA-256 of the agent's MESHFLEET_AGENT_TOKEN; null for agents from before schema 4. */
+  token_hash: string | null;
 }
 
 export interface SupervisorTable {
@@ -99,6 +103,7 @@ export interface TemplateAgentTable {
   role: string;
   prompt: string;
   agent: string | null;
+  profile: AgentProfile | null;
 }
 
 export interface ReceiptTable {
@@ -116,6 +121,14 @@ export interface EventTable {
   agent_id: string | null;
   data: string | null;
   recorded_at: number;
+}
+
+export interface SendKeyTable {
+  fleet_id: string;
+  idempotency_key: string;
+  request_sha256: string;
+  result: string;
+  created_at: number;
 }
 
 export interface LegacyImportTable {
@@ -173,6 +186,7 @@ export interface Schema {
   template_agents: TemplateAgentTable;
   receipts: ReceiptTable;
   events: EventTable;
+  send_keys: SendKeyTable;
   legacy_imports: LegacyImportTable;
   legacy_extras: LegacyExtraTable;
   inbox: InboxView;

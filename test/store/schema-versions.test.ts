@@ -65,3 +65,21 @@ describe('schema 2 → 3', () => {
     upgraded.close();
   });
 });
+
+describe('schema 3 → 4', () => {
+  it('makes every existing agent a worker without a token, and template seats keep no profile', () => {
+    const dbPath = join(dir, 'mesh.db');
+    const old = openStore(dbPath, { migrations: migrationsUpTo(3) });
+    old.db.exec(`
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'r', 'p', 'pending');
+      INSERT INTO templates (name, version, created_at) VALUES ('t', 1, 1);
+      INSERT INTO template_agents (template_name, template_version, position, role, prompt) VALUES ('t', 1, 0, 'r', 'p');`);
+    old.close();
+    const upgraded = openStore(dbPath);
+    expect(upgraded.db.prepare('SELECT id, profile, token_hash FROM agents').all()).toEqual([{ id: 'a', profile: 'worker', token_hash: null }]);
+    expect(upgraded.db.prepare('SELECT profile FROM template_agents').pluck().all()).toEqual([null]);
+    expect(() => upgraded.db.prepare("UPDATE agents SET profile = 'admin'").run()).toThrow(/CHECK constraint/);
+    upgraded.close();
+  });
+});

@@ -31,10 +31,10 @@ export interface Planned<Row> {
 export interface ImportPlan {
   version: LedgerVersion;
   fleets: Planned<FleetTable>[];
-  agents: Planned<Omit<AgentTable, 'retry_count' | 'attempts'> & { retry_count: number; attempts: number }>[];
+  agents: Planned<Omit<AgentTable, 'retry_count' | 'attempts' | 'profile'> & { retry_count: number; attempts: number }>[];
   messages: (Planned<Omit<MessageTable, 'seq'>> & { deliveries: PlannedDelivery[] })[];
   capabilities: (Planned<CapabilityTable> & { skills: string[] })[];
-  templates: (Planned<TemplateTable> & { seats: Omit<TemplateAgentTable, 'template_name' | 'template_version'>[] })[];
+  templates: (Planned<TemplateTable> & { seats: Omit<TemplateAgentTable, 'template_name' | 'template_version' | 'profile'>[] })[];
   receipts: Planned<ReceiptTable>[];
   extras: LegacyExtraTable[];
   anomalies: Anomaly[];
@@ -85,7 +85,7 @@ export function planImport(ledger: Ledger): ImportPlan {
         status: a.status, pid: a.pid ?? null, retry_count: a.retry_count ?? 0, output: a.output ?? null,
         error: a.error ?? null, created_at: null, started_at: a.started_at ?? null, completed_at: a.completed_at ?? null,
         // As migration 0003 counts them: an agent that ever started had its first attempt.
-        attempts: a.started_at != null ? (a.retry_count ?? 0) + 1 : 0, supervisor_id: null, pid_start: null,
+        attempts: a.started_at != null ? (a.retry_count ?? 0) + 1 : 0, supervisor_id: null, pid_start: null, token_hash: null,
       },
     };
   });
