@@ -1,0 +1,46 @@
+// Every bound on what tools accept and return, in one place: the README's limits table is
+// written from this file, and schemas, domain checks and error messages all read it.
+export { MAX_PAYLOAD_BYTES, MESSAGE_TYPES, type MessageType } from '../store/limits.js';
+
+/** Ids of fleets, agents and messages, capability keys, idempotency keys and correlation ids. */
+export const MAX_ID_CHARS = 128;
+export const MAX_ROLE_CHARS = 200;
+export const MAX_MODEL_CHARS = 128;
+/** A skill, a synonym, a taxonomy node: one term. */
+export const MAX_TERM_CHARS = 64;
+export const MAX_SKILLS = 64;
+export const MAX_SYNONYMS = 64;
+export const MAX_TAXONOMY_NODES = 10_000;
+/** Levels below a top-level skill; the closure table holds at most nodes × (depth + 1) rows. */
+export const MAX_TAXONOMY_DEPTH = 16;
+/**
+ * A prompt travels as one argument and again in MESHFLEET_PROMPT; Linux refuses a single
+ * argument or variable over 128 KiB (MAX_ARG_STRLEN), so stay well below.
+ */
+export const MAX_PROMPT_BYTES = 98_304;
+/** Premade agent names: a plain file stem, no path. */
+export const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const MAX_DESCRIPTION_CHARS = 2_000;
+/** route_work's task description. */
+export const MAX_TASK_CHARS = 4_000;
+export const MAX_TOP_N = 100;
+export const MAX_BATCH_MESSAGES = 10_000;
+/** All payloads of one send_messages call together. */
+export const MAX_BATCH_PAYLOAD_BYTES = 16 * 1_048_576;
+/**
+ * What one reply may hold, in UTF-8 bytes of its JSON. The JSON-RPC line that carries it escapes
+ * it once more (at most doubling it), so a line stays under 8 MiB: the SDK's clients refuse more
+ * than 10 MiB.
+ */
+export const MAX_REPLY_BYTES = 4 * 1_048_576;
+/** How much of a refused value an error quotes. */
+export const MAX_QUOTE_CHARS = 100;
+/** How long an idempotency_key is remembered. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
+/** A refused value as an error shows it: at most MAX_QUOTE_CHARS characters, quoted. */
+export function quote(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  if (text.length <= MAX_QUOTE_CHARS) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, MAX_QUOTE_CHARS))}… (${text.length} characters)`;
+}
