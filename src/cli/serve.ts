@@ -44,6 +44,7 @@ export const serveCommand: Command = {
       homeDir: ctx.homeDir,
       supervision,
       agentId: ctx.env.MESHFLEET_AGENT_ID || undefined,
+      agentToken: ctx.env.MESHFLEET_AGENT_TOKEN || undefined,
     });
     const server = createMcpServer(deps);
     const transport = new LineStdioTransport();

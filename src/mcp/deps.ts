@@ -1,6 +1,7 @@
 import type { ChangeFeed } from '../mesh/changes.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { Store } from '../store/open.js';
+import type { Caller } from './access.js';
 import type { InboxPush } from './push.js';
 
 /** What tools work with: one per server process. */
@@ -14,6 +15,6 @@ export interface ToolDeps {
   /** Where list_agents looks for .opencode/agents (the project), and the user's home. */
   projectDir: string;
   homeDir: string;
-  /** Set when this server is an agent's own (MESHFLEET_AGENT_ID): it acts as that agent only. */
-  identity?: { agentId: string; fleetId: string };
+  /** Who this server acts for: the operator, or (MESHFLEET_AGENT_ID) one agent only. */
+  caller: Caller;
 }

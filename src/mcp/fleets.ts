@@ -5,17 +5,23 @@ import {
 } from '../mesh/fleets.js';
 import { listPremadeAgents, registerPremadeCapabilities } from '../runtime/premade.js';
 import { MAX_CAPTURE_BYTES } from '../runtime/supervisor.js';
+import { actingFleet } from './access.js';
 import type { ToolDeps } from './deps.js';
+import { pageFields, pageOf } from './paging.js';
 import { toolResult } from './result.js';
 import { agentJson, fleetJson } from './wire.js';
-import { agentSpec, id } from './schemas.js';
+import { agentSpec, id, list, page, whole } from './schemas.js';
 
 export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
-  const { store, supervisor } = deps;
+  const { store, supervisor, caller } = deps;
+  const agentsPage = page(MAX_FLEET_AGENTS, MAX_FLEET_AGENTS);
+  /** The fleet a fleet tool reaches: any for the operator, an agent's own otherwise. */
+  const fleetOf = (given: string | undefined, action: string): string => actingFleet(caller, given, action);
+  const fleetArg = caller.kind === 'operator' ? id('fleet_id') : id('fleet_id').optional().describe('Defaults to this agent\'s own fleet (the only one it may use)');
 
   server.registerTool('spawn_fleet', {
     description: `Start a fleet: one OS process per agent, each told its own id. Returns at once; poll fleet_status or collect_results. At most ${MAX_FLEET_AGENTS} agents.`,
-    inputSchema: { agents: z.array(agentSpec).min(1, 'agents must hold at least one agent').max(MAX_FLEET_AGENTS, `a fleet holds at most ${MAX_FLEET_AGENTS} agents`) },
+    inputSchema: { agents: list('agents', agentSpec, MAX_FLEET_AGENTS, 1) },
   }, (input) => toolResult(() => {
     const { fleet, agents } = createFleet(store, input.agents);
     registerPremadeCapabilities(store, agents, deps.projectDir, deps.homeDir);
@@ -24,50 +30,56 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
   }));
 
   server.registerTool('fleet_status', {
-    description: 'A fleet and its agents: status, pid, attempts, output, error, times (epoch ms).',
-    inputSchema: { fleet_id: id('fleet_id') },
+    description: 'A fleet and its agents in spawn order: status, profile, pid, attempts, output, error, times (epoch ms). Large answers come in pages (has_more, next_offset).',
+    inputSchema: { fleet_id: fleetArg, ...agentsPage },
   }, (input) => toolResult(() => {
-    const { fleet, agents } = fleetStatus(store, input.fleet_id);
-    return { fleet: fleetJson(fleet), agents: agents.map(agentJson) };
+    const { fleet, agents } = fleetStatus(store, fleetOf(input.fleet_id, 'read the status of'));
+    const shown = pageOf(agents, agentJson, input.offset, input.limit);
+    return { fleet: fleetJson(fleet), agents: shown.items, ...pageFields(shown) };
   }));
 
   server.registerTool('list_fleets', {
-    description: 'Every fleet, newest first, with agent counts by status.',
-    inputSchema: {},
-  }, () => toolResult(() => ({
-    fleets: listFleets(store).map((f) => ({
-      ...fleetJson(f), agent_count: f.agentCount, agents_complete: f.agentsComplete, agents_failed: f.agentsFailed, agents_running: f.agentsRunning,
-    })),
-  })));
+    description: 'Fleets, newest first, with agent counts by status; 100 per page (offset, limit up to 1000, has_more, next_offset).',
+    inputSchema: page(100, 1_000),
+  }, (input) => toolResult(() => {
+    const limit = input.limit ?? 100;
+    const fleets = listFleets(store, { offset: input.offset ?? 0, limit: limit + 1 });
+    const more = fleets.length > limit;
+    return {
+      fleets: fleets.slice(0, limit).map((f) => ({
+        ...fleetJson(f), agent_count: f.agentCount, agents_complete: f.agentsComplete, agents_failed: f.agentsFailed, agents_running: f.agentsRunning,
+        agents_interrupted: f.agentsInterrupted, agents_pending: f.agentsPending,
+      })),
+      has_more: more,
+      next_offset: more ? (input.offset ?? 0) + limit : null,
+    };
+  }));
 
   server.registerTool('set_fleet_timeout', {
     description: 'Limit how long a fleet may run, in ms counted from its creation; agents still running past it are stopped (SIGTERM, then SIGKILL) and fail. Applies to running agents at once; 0 removes the limit.',
     inputSchema: {
-      fleet_id: id('fleet_id'),
-      timeout_ms: z.int('timeout_ms must be a whole number of milliseconds').min(0, 'timeout_ms must be 0 or more (0: no fleet timeout)'),
+      fleet_id: fleetArg,
+      timeout_ms: whole('timeout_ms', 0, Number.MAX_SAFE_INTEGER, ' ms (0: no fleet timeout)'),
     },
   }, (input) => toolResult(() => {
-    const fleet = setFleetTimeout(store, input.fleet_id, input.timeout_ms);
+    const fleet = setFleetTimeout(store, fleetOf(input.fleet_id, 'set the timeout of'), input.timeout_ms);
     return { ok: true, fleet_id: fleet.id, timeout_ms: fleet.timeoutMs ?? 0 };
   }));
 
   server.registerTool('collect_results', {
-    description: `Each agent's final output (its stdout, last ${MAX_CAPTURE_BYTES / 1024} KiB) and error (stderr), with role and status.`,
-    inputSchema: { fleet_id: id('fleet_id') },
+    description: `Each agent's final output (its stdout, last ${MAX_CAPTURE_BYTES / 1024} KiB) and error (stderr), with role and status. Large answers come in pages (has_more, next_offset).`,
+    inputSchema: { fleet_id: fleetArg, ...agentsPage },
   }, (input) => toolResult(() => {
-    const fleet = requireFleet(store, input.fleet_id);
-    return {
-      fleet_id: fleet.id,
-      status: fleet.status,
-      results: fleetAgents(store, fleet.id).map((a) => ({ agent_id: a.id, role: a.role, status: a.status, output: a.output, error: a.error })),
-    };
+    const fleet = requireFleet(store, fleetOf(input.fleet_id, 'collect the results of'));
+    const shown = pageOf(fleetAgents(store, fleet.id), (a) => ({ agent_id: a.id, role: a.role, status: a.status, output: a.output, error: a.error }), input.offset, input.limit);
+    return { fleet_id: fleet.id, status: fleet.status, results: shown.items, ...pageFields(shown) };
   }));
 
   server.registerTool('attach_agent', {
     description: 'Add one agent to an existing fleet and start it (a settled fleet runs again).',
-    inputSchema: { fleet_id: id('fleet_id'), ...agentSpec.shape },
+    inputSchema: { fleet_id: fleetArg, ...agentSpec.shape },
   }, (input) => toolResult(() => {
-    const agent = attachAgent(store, input.fleet_id, input);
+    const agent = attachAgent(store, fleetOf(input.fleet_id, 'attach agents to'), input);
     registerPremadeCapabilities(store, [agent], deps.projectDir, deps.homeDir);
     supervisor.start(agent);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };

@@ -4,26 +4,29 @@ import { registerCapability } from '../mesh/capabilities.js';
 import { recordRoutingOutcome, routeWork } from '../routing/route-work.js';
 import { listSynonyms, setSynonyms } from '../routing/synonyms.js';
 import { getTaxonomy, setTaxonomy } from '../routing/taxonomy.js';
+import {
+  MAX_MODEL_CHARS, MAX_ROLE_CHARS, MAX_SKILLS, MAX_SYNONYMS, MAX_TASK_CHARS, MAX_TERM_CHARS, MAX_TOP_N,
+} from '../mesh/limits.js';
+import { actingAgent, actingFleet, fleetMember } from './access.js';
 import type { ToolDeps } from './deps.js';
-import { actingAgent, actingFleet } from './identity.js';
 import { toolResult } from './result.js';
-import { id } from './schemas.js';
+import { flag, id, list, text, whole } from './schemas.js';
 
 export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
-  const { store } = deps;
+  const { store, caller } = deps;
   server.registerTool('register_capability', {
     description: 'Say what an agent can do, so route_work can pick it. Replaces the agent\'s earlier registration.',
     inputSchema: {
       agent_id: id('agent_id').optional().describe('Defaults to this server\'s own agent'),
       fleet_id: id('fleet_id').optional().describe('Defaults to this server\'s own agent\'s fleet'),
-      role: z.string().min(1, 'role must not be empty'),
-      skills: z.array(z.string().min(1, 'a skill must not be empty')).describe('e.g. ["react", "css", "testing"]'),
-      model: z.string().optional(),
-      context_window: z.int().min(1, 'context_window must be a positive number of tokens').optional(),
+      role: text('role', MAX_ROLE_CHARS),
+      skills: list('skills', text('a skill', MAX_TERM_CHARS), MAX_SKILLS).describe(`e.g. ["react", "css", "testing"]; at most ${MAX_SKILLS}, each at most ${MAX_TERM_CHARS} characters`),
+      model: text('model', MAX_MODEL_CHARS).optional(),
+      context_window: whole('context_window', 1, Number.MAX_SAFE_INTEGER, ' tokens').optional(),
     },
   }, (input) => toolResult(() => {
-    const agentId = actingAgent(deps, input.agent_id, 'agent_id', 'register capabilities');
-    const fleetId = actingFleet(deps, input.fleet_id);
+    const agentId = actingAgent(caller, input.agent_id, 'agent_id', 'register capabilities');
+    const fleetId = actingFleet(caller, input.fleet_id, 'register capabilities in');
     registerCapability(store, {
       agentId, fleetId, role: input.role, skills: input.skills, model: input.model ?? null, contextWindow: input.context_window ?? null,
     });
@@ -33,13 +36,15 @@ export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
   server.registerTool('route_work', {
     description: 'Rank registered agents for a task: keywords meet roles and skills exactly, through synonyms, or through the skill taxonomy (half the points per step), times a factor from recorded outcomes. Live agents first, best first. explain: true shows why.',
     inputSchema: {
-      description: z.string().min(1, 'description must not be empty'),
-      top_n: z.int('top_n must be a whole number').min(1, 'top_n must be 1 or more').optional().describe('How many matches (default 1)'),
-      fleet_id: z.string().min(1).optional().describe('Only agents of this fleet'),
-      explain: z.boolean().optional().describe('Add each match\'s breakdown: keyword, role or skill, via exact/synonym/taxonomy, distance, points, outcome factor'),
+      description: text('description', MAX_TASK_CHARS).describe(`The task in words (at most ${MAX_TASK_CHARS} characters)`),
+      top_n: whole('top_n', 1, MAX_TOP_N).optional().describe(`How many matches (default 1, max ${MAX_TOP_N})`),
+      fleet_id: id('fleet_id').optional().describe(caller.kind === 'operator' ? 'Only agents of this fleet' : 'Only agents of this fleet: always this agent\'s own'),
+      explain: flag('explain').optional().describe('Add each match\'s breakdown: keyword, role or skill, via exact/synonym/taxonomy, distance, points, outcome factor'),
     },
   }, (input) => toolResult(() => ({
-    matches: routeWork(store, input.description, { topN: input.top_n, fleetId: input.fleet_id }).map((m) => ({
+    matches: routeWork(store, input.description, {
+      topN: input.top_n, fleetId: caller.kind === 'operator' ? input.fleet_id : actingFleet(caller, input.fleet_id, 'route work in'),
+    }).map((m) => ({
       agent_id: m.agentId, score: m.score, role: m.role, weight: m.weight, fleet_id: m.fleetId, status: m.status, matched: m.matched,
       ...(input.explain ? {
         explanation: {
@@ -64,7 +69,10 @@ export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
 
   server.registerTool('set_synonyms', {
     description: 'Make a term and each listed word synonyms of one another (both ways), replacing the term\'s earlier synonyms; [] removes them.',
-    inputSchema: { term: z.string().min(1, 'term must not be empty'), synonyms: z.array(z.string()).describe('e.g. ["postgresql", "pg"]') },
+    inputSchema: {
+      term: text('term', MAX_TERM_CHARS),
+      synonyms: list('synonyms', text('a synonym', MAX_TERM_CHARS), MAX_SYNONYMS).describe(`e.g. ["postgresql", "pg"]; at most ${MAX_SYNONYMS}, each at most ${MAX_TERM_CHARS} characters`),
+    },
   }, (input) => toolResult(() => ({ ok: true, ...setSynonyms(store, input.term, input.synonyms) })));
 
   server.registerTool('list_synonyms', {
@@ -74,8 +82,9 @@ export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
 
   server.registerTool('record_routing_outcome', {
     description: 'Record whether routed work succeeded; it is stored and adjusts that agent\'s future route_work scores.',
-    inputSchema: { agent_id: id('agent_id'), capability_key: id('capability_key').describe('The skill or role the work needed, e.g. "react"'), success: z.boolean() },
+    inputSchema: { agent_id: id('agent_id'), capability_key: id('capability_key').describe('The skill or role the work needed, e.g. "react"'), success: flag('success') },
   }, (input) => toolResult(() => {
+    fleetMember(store, caller, input.agent_id, 'record outcomes');
     const tally = recordRoutingOutcome(store, { agentId: input.agent_id, capabilityKey: input.capability_key, success: input.success });
     return { ok: true, agent_id: input.agent_id, capability_key: input.capability_key, successes: tally.successes, failures: tally.failures };
   }));

@@ -1,16 +1,15 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ChangeFeed } from '../mesh/changes.js';
-import { MeshError } from '../mesh/errors.js';
-import { getAgent } from '../mesh/fleets.js';
 import { seedRoutingDefaults } from '../routing/seed.js';
 import type { RuntimeConfig } from '../runtime/adapters.js';
 import { Supervisor, type SupervisorOptions } from '../runtime/supervisor.js';
 import type { Store } from '../store/open.js';
+import { identifyCaller, mayUse, TOOL_ACCESS, type Caller } from './access.js';
 import type { ToolDeps } from './deps.js';
 import { InboxPush, type PushOptions } from './push.js';
 import { registerFleetTools } from './fleets.js';
 import { registerMessageTools } from './messages.js';
-import { useJsonErrors } from './result.js';
+import { failed, malformedTextAt, useJsonErrors } from './result.js';
 import { registerRoutingTools } from './routing.js';
 import { registerSystemTools } from './system.js';
 import { registerTemplateTools } from './templates.js';
@@ -24,13 +23,40 @@ export const SERVER_INSTRUCTIONS = [
 
 export function createMcpServer(deps: ToolDeps): McpServer {
   const server = new McpServer({ name: 'meshfleet', version: deps.version }, { instructions: SERVER_INSTRUCTIONS });
-  useJsonErrors(server);
-  registerFleetTools(server, deps);
-  registerMessageTools(server, deps);
-  registerRoutingTools(server, deps);
-  registerTemplateTools(server, deps);
-  registerSystemTools(server, deps);
+  useJsonErrors(server, deps.caller);
+  const offered = offeredTools(server, deps.caller);
+  registerFleetTools(offered, deps);
+  registerMessageTools(offered, deps);
+  registerRoutingTools(offered, deps);
+  registerTemplateTools(offered, deps);
+  registerSystemTools(offered, deps);
   return server;
+}
+
+type ToolHandler = (args: unknown, extra: unknown) => unknown;
+
+/**
+ * The registerTool of a server, limited to the tools its caller may use (TOOL_ACCESS): the
+ * others are not registered at all, so tools/list shows a caller only what it can call, and a
+ * smaller list is less context for its model. Every handler also refuses text with lone
+ * surrogates, which UTF-8 cannot store unaltered.
+ */
+function offeredTools(server: McpServer, caller: Caller): McpServer {
+  const register = (name: string, config: unknown, handler: ToolHandler): unknown => {
+    if (TOOL_ACCESS[name] === undefined) throw new Error(`tool ${name} is missing from TOOL_ACCESS in src/mcp/access.ts`);
+    if (!mayUse(caller, name)) return undefined;
+    const checked: ToolHandler = (args, extra) => {
+      const at = malformedTextAt(args);
+      if (at !== undefined) {
+        return failed(`${at} holds a lone UTF-16 surrogate (half of a character), which cannot be stored as UTF-8 unaltered. Nothing was changed. Send well-formed text.`);
+      }
+      return handler(args, extra);
+    };
+    return (server.registerTool as (...args: unknown[]) => unknown).call(server, name, config, checked);
+  };
+  return new Proxy(server, {
+    get: (target, property, receiver) => (property === 'registerTool' ? register : Reflect.get(target, property, receiver)),
+  });
 }
 
 export interface ServerConfig {
@@ -45,27 +71,21 @@ export interface ServerConfig {
   supervision?: Partial<SupervisorOptions>;
   /** MESHFLEET_AGENT_ID: this server is that agent's own, and acts as it only. */
   agentId?: string;
+  /** MESHFLEET_AGENT_TOKEN: proves the server runs for that agent. */
+  agentToken?: string;
 }
 
 /** Everything one server process's tools share. close() ends agents, streams and polling. */
 export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & { close(): Promise<void> } {
-  let identity: ToolDeps['identity'];
-  if (config.agentId !== undefined) {
-    const agent = getAgent(store, config.agentId);
-    if (agent === undefined) {
-      throw new MeshError('not_found', `MESHFLEET_AGENT_ID is "${config.agentId}", but ${store.path} has no such agent.`,
-        'Start the server with the MESHFLEET_DB the agent was spawned on, or without MESHFLEET_AGENT_ID for full access.');
-    }
-    identity = { agentId: agent.id, fleetId: agent.fleetId };
-  }
+  const caller = identifyCaller(store, config.agentId, config.agentToken);
   seedRoutingDefaults(store);
   const changes = new ChangeFeed(store);
-  const supervisor = new Supervisor(store, config.runtime, config.env, { reclaims: identity === undefined, ...config.supervision });
+  const supervisor = new Supervisor(store, config.runtime, config.env, { reclaims: caller.kind === 'operator', ...config.supervision });
   supervisor.begin();
   const push = new InboxPush(store, changes, config.push);
   return {
     store, changes, supervisor, push, startedAt: Date.now(), version: config.version,
-    projectDir: config.projectDir, homeDir: config.homeDir, identity,
+    projectDir: config.projectDir, homeDir: config.homeDir, caller,
     close: async () => {
       await supervisor.stopAll('the meshfleet server that started this agent stopped');
       await push.close();

@@ -3,15 +3,19 @@ import { z } from 'zod';
 import {
   deleteTemplate, exportTemplate, getTemplate, importTemplate, listTemplates, saveTemplate, TEMPLATE_EXPORT_SCHEMA,
 } from '../mesh/templates.js';
+import { MAX_DESCRIPTION_CHARS } from '../mesh/limits.js';
 import type { ToolDeps } from './deps.js';
+import { pageFields, pageOf } from './paging.js';
 import { toolResult } from './result.js';
-import { templateAgents, templateName, templateVersion } from './schemas.js';
+import { page, templateAgents, templateName, templateVersion, text, whole } from './schemas.js';
+
+const description = text('description', MAX_DESCRIPTION_CHARS, { empty: true }).describe(`What the fleet is for (at most ${MAX_DESCRIPTION_CHARS} characters)`);
 import { templateJson } from './wire.js';
 
 export function registerTemplateTools(server: McpServer, { store }: ToolDeps): void {
   server.registerTool('save_fleet_template', {
     description: 'Save a reusable fleet shape. Saving a name again makes its next version; earlier versions stay.',
-    inputSchema: { name: templateName, description: z.string().optional(), agents: templateAgents },
+    inputSchema: { name: templateName, description: description.optional(), agents: templateAgents },
   }, (input) => toolResult(() => ({ template: templateJson(saveTemplate(store, input)) })));
 
   server.registerTool('list_fleet_templates', {
@@ -42,10 +46,10 @@ export function registerTemplateTools(server: McpServer, { store }: ToolDeps): v
     description: `Save a ${TEMPLATE_EXPORT_SCHEMA} document (from export_fleet_template) as the next version of its name.`,
     inputSchema: {
       template: z.object({
-        schema: z.string(),
+        schema: text('schema', 64),
         name: templateName,
-        version: z.int().optional(),
-        description: z.string().nullish(),
+        version: whole('version', 1, Number.MAX_SAFE_INTEGER).optional(),
+        description: description.nullish(),
         agents: templateAgents,
         exported_at: z.number().optional(),
       }).describe('The exported document, unchanged'),

@@ -1,9 +1,10 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/open.js';
-import type { AgentStatus, AgentTable, FleetStatus, FleetTable } from '../store/schema.js';
+import type { AgentProfile, AgentStatus, AgentTable, FleetStatus, FleetTable } from '../store/schema.js';
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { newId } from './ids.js';
+import { AGENT_NAME, MAX_PROMPT_BYTES, MAX_ROLE_CHARS, quote } from './limits.js';
 
 export const MAX_FLEET_AGENTS = 64;
 export const FINAL_AGENT_STATUSES: readonly AgentStatus[] = ['complete', 'failed', 'interrupted'];
@@ -13,6 +14,8 @@ export interface AgentSpec {
   prompt: string;
   /** Premade agent stem (.opencode/agents/<stem>.md). */
   agent?: string | null;
+  /** worker (default) or lead: what the agent's own server lets it do. */
+  profile?: AgentProfile | null;
 }
 
 export interface Fleet {
@@ -42,6 +45,9 @@ export interface Agent {
   /** The server instance supervising the agent's process, while it has one. */
   supervisorId: string | null;
   pidStart: string | null;
+  profile: AgentProfile;
+  /** SHA-256 of the current attempt's MESHFLEET_AGENT_TOKEN; null before the first start. */
+  tokenHash: string | null;
 }
 
 export interface FleetListing extends Fleet {
@@ -49,6 +55,8 @@ export interface FleetListing extends Fleet {
   agentsRunning: number;
   agentsComplete: number;
   agentsFailed: number;
+  agentsInterrupted: number;
+  agentsPending: number;
 }
 
 const toFleet = (row: FleetTable): Fleet => ({
@@ -59,6 +67,7 @@ const toAgent = (row: Selectable<AgentTable>): Agent => ({
   id: row.id, fleetId: row.fleet_id, role: row.role, prompt: row.prompt, agentFile: row.agent_file, status: row.status,
   pid: row.pid, retryCount: row.retry_count, output: row.output, error: row.error, createdAt: row.created_at,
   startedAt: row.started_at, completedAt: row.completed_at, attempts: row.attempts, supervisorId: row.supervisor_id, pidStart: row.pid_start,
+  profile: row.profile, tokenHash: row.token_hash,
 });
 
 /** Creates a fleet and its agents (pending until a runtime starts them). */
@@ -69,6 +78,7 @@ export function createFleet(store: Store, specs: AgentSpec[], now: number = Date
   if (specs.length > MAX_FLEET_AGENTS) {
     throw new MeshError('invalid', `A fleet holds at most ${MAX_FLEET_AGENTS} agents; got ${specs.length}.`, 'Split the work into several fleets.');
   }
+  specs.forEach((spec, index) => checkAgentSpec(spec, `agents[${index}].`));
   const fleetId = newId('fleet');
   return store.write(() => {
     store.run(store.sql.insertInto('fleets').values({ id: fleetId, status: 'running', created_at: now, completed_at: null, timeout_ms: null }));
@@ -80,6 +90,7 @@ export function createFleet(store: Store, specs: AgentSpec[], now: number = Date
 
 /** Adds an agent to an existing fleet; a fleet that had settled runs again. */
 export function attachAgent(store: Store, fleetId: string, spec: AgentSpec, now: number = Date.now()): Agent {
+  checkAgentSpec(spec, '');
   return store.write(() => {
     const fleet = requireFleet(store, fleetId);
     if (fleet.status !== 'running') {
@@ -89,15 +100,40 @@ export function attachAgent(store: Store, fleetId: string, spec: AgentSpec, now:
   });
 }
 
+/**
+ * What a process can be started with: a prompt travels as one argument (and in an environment
+ * variable), which cannot hold NUL or exceed the kernel's per-argument limit; a premade agent
+ * is a file stem, never a path.
+ */
+export function checkAgentSpec(spec: AgentSpec, where: string): void {
+  if (spec.role.length > MAX_ROLE_CHARS) {
+    throw new MeshError('too_large', `${where}role is ${spec.role.length} characters; the limit is ${MAX_ROLE_CHARS}.`, 'Give a short role, e.g. "reviewer"; put the details in the prompt.');
+  }
+  if (spec.prompt.includes('\0')) {
+    throw new MeshError('invalid', `${where}prompt holds a NUL character, which cannot be passed to a process.`, 'Remove it from the prompt.');
+  }
+  if (spec.prompt.length * 3 > MAX_PROMPT_BYTES) {
+    const bytes = Buffer.byteLength(spec.prompt, 'utf8');
+    if (bytes > MAX_PROMPT_BYTES) {
+      throw new MeshError('too_large', `${where}prompt is ${bytes} bytes of UTF-8; the limit is ${MAX_PROMPT_BYTES}.`,
+        'Put the long part in a file and name the file in the prompt.');
+    }
+  }
+  if (spec.agent != null && !AGENT_NAME.test(spec.agent)) {
+    throw new MeshError('invalid', `${where}agent ${quote(spec.agent)} is not a premade agent name: 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, no path.`,
+      'Pass a stem from list_agents, e.g. "reviewer" for .opencode/agents/reviewer.md.');
+  }
+}
+
 function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'agent_spawned' | 'agent_attached', now: number): Agent {
   const id = newId('agent');
   const row = {
-    id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const,
+    id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const, profile: spec.profile ?? 'worker',
     pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
-    attempts: 0, supervisor_id: null, pid_start: null, profile: 'worker' as const, token_hash: null,
+    attempts: 0, supervisor_id: null, pid_start: null, token_hash: null,
   };
   store.run(store.sql.insertInto('agents').values(row));
-  recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null } }, now);
+  recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null, profile: row.profile } }, now);
   return toAgent(row);
 }
 
@@ -123,14 +159,18 @@ export function fleetStatus(store: Store, fleetId: string): { fleet: Fleet; agen
   return { fleet, agents: fleetAgents(store, fleetId) };
 }
 
-export function listFleets(store: Store): FleetListing[] {
+/** Fleets, newest first, a page at a time (`offset` fleets skipped, at most `limit`). */
+export function listFleets(store: Store, page: { offset?: number; limit?: number } = {}): FleetListing[] {
   const rows = store.all(store.sql.selectFrom('fleet_summary').innerJoin('fleets', 'fleets.id', 'fleet_summary.fleet_id')
     .select(['fleets.id', 'fleets.status', 'fleets.created_at', 'fleets.completed_at', 'fleets.timeout_ms',
-      'fleet_summary.agents', 'fleet_summary.agents_running', 'fleet_summary.agents_complete', 'fleet_summary.agents_failed'])
-    .orderBy('fleets.created_at', 'desc').orderBy('fleets.id'));
+      'fleet_summary.agents', 'fleet_summary.agents_running', 'fleet_summary.agents_complete', 'fleet_summary.agents_failed',
+      'fleet_summary.agents_interrupted', 'fleet_summary.agents_pending'])
+    .orderBy('fleets.created_at', 'desc').orderBy('fleets.id')
+    .limit(page.limit ?? -1).offset(page.offset ?? 0));
   return rows.map((row) => ({
     ...toFleet(row), agentCount: row.agents, agentsRunning: row.agents_running,
     agentsComplete: row.agents_complete, agentsFailed: row.agents_failed,
+    agentsInterrupted: row.agents_interrupted, agentsPending: row.agents_pending,
   }));
 }
 

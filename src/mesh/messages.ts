@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import type { Store } from '../store/open.js';
-import { MAX_PAYLOAD_BYTES, MESSAGE_TYPES, type MessageType } from '../store/limits.js';
 import type { AgentRef, InboxRow, NewMessage } from '../store/statements.js';
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { newId } from './ids.js';
+import {
+  IDEMPOTENCY_TTL_MS, MAX_BATCH_MESSAGES, MAX_BATCH_PAYLOAD_BYTES, MAX_ID_CHARS, MAX_PAYLOAD_BYTES, MAX_REPLY_BYTES, MESSAGE_TYPES,
+  quote, type MessageType,
+} from './limits.js';
 
-export { MAX_PAYLOAD_BYTES, MESSAGE_TYPES, type MessageType };
-export const MAX_BATCH_MESSAGES = 10_000;
+export { MAX_BATCH_MESSAGES, MAX_PAYLOAD_BYTES, MESSAGE_TYPES, type MessageType };
 export const DEFAULT_INBOX_LIMIT = 1_000;
 export const BROADCAST = '*';
 
@@ -23,20 +26,40 @@ export interface OutgoingMessage {
 /** A pending delivery as the recipient sees it: the stored message, its send order and read time. */
 export type InboxMessage = NewMessage & { seq: number; readAt: number | null };
 
+/**
+ * A send may carry an idempotency key: repeating it (same fleet, same key, within
+ * IDEMPOTENCY_TTL_MS) returns the first call's answer and stores nothing new, so a client that
+ * lost the reply to a committed send can safely try again.
+ */
+export interface SendOptions {
+  idempotencyKey?: string;
+}
+
 /** Sends one message: one message row, one delivery per recipient, one transaction. */
-export function sendMessage(store: Store, msg: OutgoingMessage, now: number = Date.now()): { messageId: string; recipients: string[] } {
+export function sendMessage(store: Store, msg: OutgoingMessage, now: number = Date.now(), options: SendOptions = {}): { messageId: string; recipients: string[]; replayed: boolean } {
   checkContent(msg, '');
-  return store.write(() => insert(store, msg, now, lookup(store), ''));
+  return store.write(() => once(store, msg.fleetId, options.idempotencyKey, ['one', msg], now,
+    () => insert(store, msg, now, lookup(store), '')));
 }
 
 /** Sends up to 10,000 messages in one transaction: all of them, or none. */
-export function sendMessages(store: Store, messages: OutgoingMessage[], now: number = Date.now()): { messageIds: string[] } {
+export function sendMessages(store: Store, messages: OutgoingMessage[], now: number = Date.now(), options: SendOptions = {}): { messageIds: string[]; replayed: boolean } {
   if (messages.length === 0) throw new MeshError('invalid', '`messages` was empty.', 'Pass at least one message.');
   if (messages.length > MAX_BATCH_MESSAGES) {
     throw new MeshError('too_large', `A batch holds at most ${MAX_BATCH_MESSAGES} messages; got ${messages.length}.`, 'Split it into several send_messages calls.');
   }
-  messages.forEach((msg, index) => checkContent(msg, `messages[${index}]: `));
-  return store.write(() => {
+  let total = 0;
+  messages.forEach((msg, index) => {
+    checkContent(msg, `messages[${index}]: `);
+    total += msg.payload.length;
+  });
+  if (total * 3 > MAX_BATCH_PAYLOAD_BYTES) {
+    const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.payload, 'utf8'), 0);
+    if (bytes > MAX_BATCH_PAYLOAD_BYTES) {
+      throw new MeshError('too_large', `The batch's payloads add up to ${bytes} bytes; the limit is ${MAX_BATCH_PAYLOAD_BYTES}.`, 'Split it into several send_messages calls.');
+    }
+  }
+  return store.write(() => once(store, messages[0]!.fleetId, options.idempotencyKey, ['batch', messages], now, () => {
     const agents = cachedLookup(store);
     const messageIds = messages.map((msg, index) => insert(store, msg, now, agents, `messages[${index}]: `).messageId);
     const fleets = [...new Set(messages.map((m) => m.fleetId))];
@@ -44,7 +67,35 @@ export function sendMessages(store: Store, messages: OutgoingMessage[], now: num
       recordEvent(store, { kind: 'messages_sent', fleetId, data: { count: messages.filter((m) => m.fleetId === fleetId).length } }, now);
     }
     return { messageIds };
-  });
+  }));
+}
+
+/** Runs `send` once per (fleet, key); a repeat returns the stored answer. Call inside a write. */
+function once<T extends object>(store: Store, fleetId: string, key: string | undefined, request: unknown, now: number, send: () => T): T & { replayed: boolean } {
+  if (key === undefined) return { ...send(), replayed: false };
+  if (key.length === 0 || key.length > MAX_ID_CHARS) {
+    throw new MeshError('invalid', `idempotency_key must be 1 to ${MAX_ID_CHARS} characters; got ${key.length}.`, 'Use a short unique string per logical send, e.g. a UUID.');
+  }
+  const requestSha256 = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+  const keys = store.sql.selectFrom('send_keys').where('fleet_id', '=', fleetId).where('idempotency_key', '=', key);
+  const earlier = store.first(keys.select(['request_sha256', 'result', 'created_at']));
+  if (earlier !== undefined && earlier.created_at > now - IDEMPOTENCY_TTL_MS) {
+    if (earlier.request_sha256 !== requestSha256) {
+      throw new MeshError('conflict', `idempotency_key ${quote(key)} was used in fleet "${fleetId}" for a different send; nothing was sent.`,
+        'Use a new key for a new send; repeat a key only with exactly the same messages.');
+    }
+    return { ...(JSON.parse(earlier.result) as T), replayed: true };
+  }
+  // Forget a bounded number of expired keys on the way, so the table stays small without a sweeper.
+  const cutoff = now - IDEMPOTENCY_TTL_MS;
+  store.run(store.sql.deleteFrom('send_keys').where((eb) => eb(eb.refTuple('fleet_id', 'idempotency_key'), 'in',
+    eb.selectFrom('send_keys').select(['fleet_id', 'idempotency_key']).where('created_at', '<=', cutoff).limit(100).$asTuple('fleet_id', 'idempotency_key'))));
+  if (earlier !== undefined) store.run(store.sql.deleteFrom('send_keys').where('fleet_id', '=', fleetId).where('idempotency_key', '=', key));
+  const result = send();
+  store.run(store.sql.insertInto('send_keys').values({
+    fleet_id: fleetId, idempotency_key: key, request_sha256: requestSha256, result: JSON.stringify(result), created_at: now,
+  }));
+  return { ...result, replayed: false };
 }
 
 function checkContent(msg: OutgoingMessage, where: string): void {
@@ -108,14 +159,16 @@ function requireMember(store: Store, agentOf: Lookup, fleetId: string, agentId: 
 
 /**
  * An agent's unacknowledged messages in send order (an index range scan), marking them read.
- * `sinceMs` keeps only messages sent strictly after it.
+ * `sinceMs` keeps only messages sent strictly after it. A page stops at `limit` messages or
+ * before its JSON would pass MAX_REPLY_BYTES, whichever comes first; `hasMore` says so.
  */
 export function getInbox(store: Store, agentId: string, options: { sinceMs?: number; limit?: number } = {}, now: number = Date.now()): { messages: InboxMessage[]; hasMore: boolean } {
   requireAgent(store, agentId);
   const limit = options.limit ?? DEFAULT_INBOX_LIMIT;
   const rows = store.hot.inbox(agentId, options.sinceMs ?? Number.MIN_SAFE_INTEGER, 0, limit + 1);
-  const hasMore = rows.length > limit;
-  if (hasMore) rows.pop();
+  const fitting = Math.min(limit, countWithinBudget(rows));
+  const hasMore = rows.length > fitting;
+  rows.length = fitting;
   const unread = rows.filter((row) => row.read_at === null);
   if (unread.length > 0) {
     store.write(() => { for (const row of unread) store.hot.markRead(agentId, row.seq, now); });
@@ -150,6 +203,32 @@ export function requireAgent(store: Store, agentId: string): AgentRef {
     throw new MeshError('not_found', `No agent "${agentId}".`, 'Use an agent id returned by spawn_fleet or attach_agent (see fleet_status).');
   }
   return agent;
+}
+
+/** Fixed part of a message's JSON as tools return it (field names, ids, numbers), generously. */
+const MESSAGE_JSON_OVERHEAD = 1_024;
+
+/**
+ * How many of the rows fit in MAX_REPLY_BYTES of JSON. A string's JSON is at most 6 bytes per
+ * UTF-16 unit (a control character becomes \u00XX), so most pages are settled by that bound
+ * alone; only pages near the budget pay for measuring exactly.
+ */
+function countWithinBudget(rows: InboxRow[]): number {
+  let bound = 0;
+  let count = 0;
+  for (; count < rows.length; count++) {
+    const row = rows[count]!;
+    bound += MESSAGE_JSON_OVERHEAD + 6 * (row.payload.length + (row.correlation_id?.length ?? 0) + row.type.length);
+    if (bound > MAX_REPLY_BYTES) break;
+  }
+  if (count === rows.length) return count;
+  let exact = 0;
+  for (count = 0; count < rows.length; count++) {
+    const row = rows[count]!;
+    exact += MESSAGE_JSON_OVERHEAD + Buffer.byteLength(JSON.stringify(row.payload)) + Buffer.byteLength(JSON.stringify(row.correlation_id ?? '')) + Buffer.byteLength(JSON.stringify(row.type));
+    if (exact > MAX_REPLY_BYTES) break;
+  }
+  return Math.max(count, 1); // one message always fits: its payload is at most 64 KiB
 }
 
 const toInboxMessage = (row: InboxRow): InboxMessage => ({

@@ -1,7 +1,8 @@
 import type { Store } from '../store/open.js';
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
-import type { AgentSpec } from './fleets.js';
+import { checkAgentSpec, type AgentSpec } from './fleets.js';
+import { MAX_DESCRIPTION_CHARS, quote } from './limits.js';
 
 export const TEMPLATE_NAME = /^[a-z0-9_-]{1,64}$/;
 export const MAX_TEMPLATE_AGENTS = 32;
@@ -35,7 +36,7 @@ export interface TemplateExport {
 
 export function checkTemplateName(name: string): void {
   if (!TEMPLATE_NAME.test(name)) {
-    throw new MeshError('invalid', `Template name ${JSON.stringify(name)} is not allowed.`,
+    throw new MeshError('invalid', `Template name ${quote(name)} is not allowed.`,
       'Use 1 to 64 lowercase letters, digits, "-" or "_", e.g. "review-fleet".');
   }
 }
@@ -46,6 +47,10 @@ export function saveTemplate(store: Store, input: { name: string; description?: 
   if (input.agents.length < 1 || input.agents.length > MAX_TEMPLATE_AGENTS) {
     throw new MeshError('invalid', `A template holds 1 to ${MAX_TEMPLATE_AGENTS} agents; got ${input.agents.length}.`, 'Pass agents: [{role, prompt, agent?}, …].');
   }
+  if (input.description != null && input.description.length > MAX_DESCRIPTION_CHARS) {
+    throw new MeshError('too_large', `description is ${input.description.length} characters; the limit is ${MAX_DESCRIPTION_CHARS}.`, 'Say in a few sentences what the fleet is for.');
+  }
+  input.agents.forEach((seat, index) => checkAgentSpec(seat, `agents[${index}].`));
   return store.write(() => {
     const latest = store.first(store.sql.selectFrom('templates').select((eb) => eb.fn.max('version').as('v')).where('name', '=', input.name));
     // Numbers are never reused, even after the latest version was deleted: an export names one
@@ -57,6 +62,7 @@ export function saveTemplate(store: Store, input: { name: string; description?: 
     store.run(store.sql.insertInto('templates').values({ name: input.name, version, description: input.description ?? null, created_at: now }));
     input.agents.forEach((seat, position) => store.run(store.sql.insertInto('template_agents').values({
       template_name: input.name, template_version: version, position, role: seat.role, prompt: seat.prompt, agent: seat.agent ?? null,
+      profile: seat.profile ?? null,
     })));
     recordEvent(store, { kind: event, data: { name: input.name, version } }, now);
     return { name: input.name, version, description: input.description ?? null, agents: input.agents.map(cleanSeat), createdAt: now };
@@ -74,11 +80,12 @@ export function getTemplate(store: Store, name: string, version?: number): Templ
     throw new MeshError('not_found', version === undefined || known.length === 0 ? `No template "${name}".` : `Template "${name}" has no version ${version}; it has ${known.join(', ')}.`,
       'Call list_fleet_templates to see what is saved.');
   }
-  const seats = store.all(store.sql.selectFrom('template_agents').select(['role', 'prompt', 'agent'])
+  const seats = store.all(store.sql.selectFrom('template_agents').select(['role', 'prompt', 'agent', 'profile'])
     .where('template_name', '=', name).where('template_version', '=', row.version).orderBy('position'));
   return { name, version: row.version, description: row.description, agents: seats.map(cleanSeat), createdAt: row.created_at };
 }
 
+/** Every template's latest version, by name. */
 export function listTemplates(store: Store): TemplateSummary[] {
   const rows = store.all(store.sql.selectFrom('templates').selectAll().orderBy('name').orderBy('version'));
   const counts = store.all(store.sql.selectFrom('template_agents')
@@ -128,4 +135,7 @@ function versionsOf(store: Store, name: string): number[] {
   return store.all(store.sql.selectFrom('templates').select('version').where('name', '=', name).orderBy('version')).map((r) => r.version);
 }
 
-const cleanSeat = (seat: AgentSpec): AgentSpec => (seat.agent ? { role: seat.role, prompt: seat.prompt, agent: seat.agent } : { role: seat.role, prompt: seat.prompt });
+/** A seat as tools show it: agent and profile only when set, as the old export format had neither. */
+const cleanSeat = (seat: AgentSpec): AgentSpec => ({
+  role: seat.role, prompt: seat.prompt, ...(seat.agent ? { agent: seat.agent } : {}), ...(seat.profile ? { profile: seat.profile } : {}),
+});

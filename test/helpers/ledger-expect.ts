@@ -25,7 +25,7 @@ export function expectLedgerImported(dbPath: string, ledgerPath: string): void {
         id, fleet_id: a.fleet_id, role: a.role, prompt: a.prompt, agent_file: a.agent_file ?? null, status: a.status,
         pid: a.pid ?? null, retry_count: a.retry_count ?? 0, output: a.output ?? null, error: a.error ?? null,
         created_at: null, started_at: a.started_at ?? null, completed_at: a.completed_at ?? null,
-        attempts: a.started_at != null ? (a.retry_count ?? 0) + 1 : 0, supervisor_id: null, pid_start: null,
+        attempts: a.started_at != null ? (a.retry_count ?? 0) + 1 : 0, supervisor_id: null, pid_start: null, profile: 'worker', token_hash: null,
       });
     }
     const messages = Object.entries<Json>(ledger.messages ?? {});

@@ -54,9 +54,9 @@ describe('spawn_fleet, fleet_status, collect_results', () => {
 
   it('refuses an empty fleet and says what a fleet needs', async () => {
     h = await startHarness();
-    expect(await h.fails('spawn_fleet', { agents: [] })).toMatch(/agents must hold at least one agent/);
+    expect(await h.fails('spawn_fleet', { agents: [] })).toMatch(/agents must hold at least 1 item/);
     expect(await h.fails('spawn_fleet', { agents: [{ role: '', prompt: 'p' }] })).toMatch(/role must not be empty/);
-    expect(await h.ok('list_fleets')).toEqual({ fleets: [] });
+    expect(await h.ok('list_fleets')).toEqual({ fleets: [], has_more: false, next_offset: null });
   });
 });
 

@@ -80,7 +80,7 @@ describe('bad messages are tool errors that say what to do, and deliver nothing'
     ['an unknown recipient', { to_agent_id: 'agent-nope' }, /to_agent_id: no agent "agent-nope"\. Use an agent id of fleet .* or "\*" for every other agent/],
     ['a recipient of another fleet', { to_agent_id: 'OUTSIDER' }, /to_agent_id: agent ".*" belongs to fleet ".*", not ".*"\. Messages stay within one fleet/],
     ['a sender of another fleet', { from_agent_id: 'OUTSIDER' }, /from_agent_id: agent ".*" belongs to fleet/],
-    ['a missing payload', { payload: undefined }, /Invalid arguments for send_message: payload must be a string/],
+    ['a missing payload', { payload: undefined }, /^Invalid arguments for send_message: payload is required\./],
   ])('%s', async (_, change, message) => {
     const args: Record<string, unknown> = { fleet_id: fleetId, from_agent_id: planner, to_agent_id: coder, type: 'handoff', payload: 'x', ...change };
     for (const [key, value] of Object.entries(args)) if (value === 'OUTSIDER') args[key] = outsider;
@@ -124,7 +124,7 @@ describe('send_messages', () => {
 
   it('refuses more than 10,000 messages', async () => {
     const one = { fleet_id: fleetId, from_agent_id: planner, to_agent_id: coder, type: 'handoff', payload: 'x' };
-    expect(await h.fails('send_messages', { messages: Array.from({ length: 10_001 }, () => one) })).toMatch(/at most 10000 messages per call/);
+    expect(await h.fails('send_messages', { messages: Array.from({ length: 10_001 }, () => one) })).toMatch(/messages has 10001 items; the limit is 10000/);
   });
 });
 

@@ -56,8 +56,8 @@ describe('fleet templates', () => {
   it('refuses bad names and seat counts, saving nothing', async () => {
     expect(await h.fails('save_fleet_template', { name: 'Review Fleet', agents: seats })).toMatch(/name must be 1 to 64 lowercase letters, digits, "-" or "_"/);
     expect(await h.fails('save_fleet_template', { name: 'x'.repeat(65), agents: seats })).toMatch(/name must be 1 to 64/);
-    expect(await h.fails('save_fleet_template', { name: 'empty', agents: [] })).toMatch(/a template needs at least one agent/);
-    expect(await h.fails('save_fleet_template', { name: 'huge', agents: Array.from({ length: 33 }, () => seats[0]) })).toMatch(/at most 32 agents/);
+    expect(await h.fails('save_fleet_template', { name: 'empty', agents: [] })).toMatch(/agents must hold at least 1 item/);
+    expect(await h.fails('save_fleet_template', { name: 'huge', agents: Array.from({ length: 33 }, () => seats[0]) })).toMatch(/agents has 33 items; the limit is 32/);
     expect(await h.ok('list_fleet_templates')).toEqual({ templates: [] });
   });
 
