@@ -83,15 +83,11 @@ export function useJsonErrors(server: McpServer, caller: Caller): void {
   };
 }
 
-/** "fleet_id is required at messages.1.fleet_id" → "messages[1]: fleet_id is required". */
+/** "fleet_id is required at messages[1].fleet_id" → "messages[1]: fleet_id is required". */
 function placeIssue(line: string): string {
-  const at = / at ([\w.]+)$/.exec(line);
+  const at = / at ([\w$]+(?:\[\d+\]|\.[\w$]+)*)$/.exec(line);
   if (at === null) return line;
-  const message = line.slice(0, at.index);
-  const parts = at[1]!.split('.');
   // The message names its own field; the path says where that field sits.
-  if (!/^\d+$/.test(parts[parts.length - 1]!)) parts.pop();
-  if (parts.length === 0) return message;
-  const where = parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-  return `${where}: ${message}`;
+  const where = at[1]!.replace(/(^|\.)[\w$]+$/, '');
+  return where === '' ? line.slice(0, at.index) : `${where}: ${line.slice(0, at.index)}`;
 }

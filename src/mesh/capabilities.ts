@@ -1,6 +1,7 @@
 import type { Store } from '../store/open.js';
 import { writeCapabilityTerms } from '../store/terms.js';
 import { MeshError } from './errors.js';
+import { quote } from './limits.js';
 import { recordEvent } from './events.js';
 import { requireAgent } from './messages.js';
 
@@ -18,8 +19,8 @@ export function registerCapability(store: Store, cap: Capability, now: number = 
   store.write(() => {
     const agent = requireAgent(store, cap.agentId);
     if (agent.fleet_id !== cap.fleetId) {
-      throw new MeshError('refused', `Agent "${cap.agentId}" belongs to fleet "${agent.fleet_id}", not "${cap.fleetId}".`,
-        `Register it with fleet_id "${agent.fleet_id}".`);
+      throw new MeshError('refused', `Agent ${quote(cap.agentId)} belongs to fleet ${quote(agent.fleet_id)}, not ${quote(cap.fleetId)}.`,
+        `Register it with fleet_id ${quote(agent.fleet_id)}.`);
     }
     store.run(store.sql.deleteFrom('capabilities').where('agent_id', '=', cap.agentId)); // its skills go with it
     store.run(store.sql.insertInto('capabilities').values({

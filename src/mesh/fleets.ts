@@ -140,7 +140,7 @@ function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'age
 export function requireFleet(store: Store, fleetId: string): Fleet {
   const row = store.first(store.sql.selectFrom('fleets').selectAll().where('id', '=', fleetId));
   if (row === undefined) {
-    throw new MeshError('not_found', `No fleet "${fleetId}".`, 'Use a fleet_id returned by spawn_fleet, or call list_fleets.');
+    throw new MeshError('not_found', `No fleet ${quote(fleetId)}.`, 'Use a fleet_id returned by spawn_fleet, or call list_fleets.');
   }
   return toFleet(row);
 }

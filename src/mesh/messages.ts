@@ -81,7 +81,7 @@ function once<T extends object>(store: Store, fleetId: string, key: string | und
   const earlier = store.first(keys.select(['request_sha256', 'result', 'created_at']));
   if (earlier !== undefined && earlier.created_at > now - IDEMPOTENCY_TTL_MS) {
     if (earlier.request_sha256 !== requestSha256) {
-      throw new MeshError('conflict', `idempotency_key ${quote(key)} was used in fleet "${fleetId}" for a different send; nothing was sent.`,
+      throw new MeshError('conflict', `idempotency_key ${quote(key)} was used in fleet ${quote(fleetId)} for a different send; nothing was sent.`,
         'Use a new key for a new send; repeat a key only with exactly the same messages.');
     }
     return { ...(JSON.parse(earlier.result) as T), replayed: true };
@@ -100,7 +100,7 @@ function once<T extends object>(store: Store, fleetId: string, key: string | und
 
 function checkContent(msg: OutgoingMessage, where: string): void {
   if (!(MESSAGE_TYPES as readonly string[]).includes(msg.type)) {
-    throw new MeshError('invalid', `${where}type "${msg.type}" is not a message type.`, `Use one of: ${MESSAGE_TYPES.join(', ')}.`);
+    throw new MeshError('invalid', `${where}type ${quote(msg.type)} is not a message type.`, `Use one of: ${MESSAGE_TYPES.join(', ')}.`);
   }
   // Every UTF-16 unit is at most 3 UTF-8 bytes, so short payloads need no count.
   if (msg.payload.length * 3 > MAX_PAYLOAD_BYTES) {
@@ -129,7 +129,7 @@ function insert(store: Store, msg: OutgoingMessage, now: number, agentOf: Lookup
   if (msg.toAgentId === BROADCAST) {
     recipients = store.hot.otherAgentIds(msg.fleetId, msg.fromAgentId);
     if (recipients.length === 0) {
-      throw new MeshError('conflict', `${where}to_agent_id "*": fleet "${msg.fleetId}" has no other agent to receive a broadcast.`, 'Attach an agent first, or send to a specific agent.');
+      throw new MeshError('conflict', `${where}to_agent_id "*": fleet ${quote(msg.fleetId)} has no other agent to receive a broadcast.`, 'Attach an agent first, or send to a specific agent.');
     }
   } else {
     requireMember(store, agentOf, msg.fleetId, msg.toAgentId, 'to_agent_id', where);
@@ -148,12 +148,12 @@ function requireMember(store: Store, agentOf: Lookup, fleetId: string, agentId: 
   const agent = agentOf(agentId);
   if (agent !== undefined && agent.fleet_id === fleetId) return;
   if (store.hot.fleetStatus(fleetId) === undefined) {
-    throw new MeshError('not_found', `${where}fleet_id: no fleet "${fleetId}".`, 'Use a fleet_id returned by spawn_fleet, or call list_fleets.');
+    throw new MeshError('not_found', `${where}fleet_id: no fleet ${quote(fleetId)}.`, 'Use a fleet_id returned by spawn_fleet, or call list_fleets.');
   }
   if (agent === undefined) {
-    throw new MeshError('not_found', `${where}${field}: no agent "${agentId}".`, `Use an agent id of fleet "${fleetId}" (see fleet_status)${field === 'to_agent_id' ? ', or "*" for every other agent' : ''}.`);
+    throw new MeshError('not_found', `${where}${field}: no agent ${quote(agentId)}.`, `Use an agent id of fleet ${quote(fleetId)} (see fleet_status)${field === 'to_agent_id' ? ', or "*" for every other agent' : ''}.`);
   }
-  throw new MeshError('refused', `${where}${field}: agent "${agentId}" belongs to fleet "${agent.fleet_id}", not "${fleetId}".`,
+  throw new MeshError('refused', `${where}${field}: agent ${quote(agentId)} belongs to fleet ${quote(agent.fleet_id)}, not ${quote(fleetId)}.`,
     'Messages stay within one fleet: use an agent of the same fleet.');
 }
 
@@ -192,7 +192,7 @@ export function ackMessage(store: Store, agentId: string, messageId: string, now
     const delivery = store.hot.delivery(agentId, messageId);
     if (delivery !== undefined) return { alreadyAcknowledged: true };
     requireAgent(store, agentId);
-    throw new MeshError('not_found', `Message "${messageId}" was not delivered to agent "${agentId}".`,
+    throw new MeshError('not_found', `Message ${quote(messageId)} was not delivered to agent ${quote(agentId)}.`,
       'Acknowledge message ids from this agent\'s own get_inbox.');
   });
 }
@@ -200,7 +200,7 @@ export function ackMessage(store: Store, agentId: string, messageId: string, now
 export function requireAgent(store: Store, agentId: string): AgentRef {
   const agent = store.hot.agent(agentId);
   if (agent === undefined) {
-    throw new MeshError('not_found', `No agent "${agentId}".`, 'Use an agent id returned by spawn_fleet or attach_agent (see fleet_status).');
+    throw new MeshError('not_found', `No agent ${quote(agentId)}.`, 'Use an agent id returned by spawn_fleet or attach_agent (see fleet_status).');
   }
   return agent;
 }

@@ -77,7 +77,7 @@ export function getTemplate(store: Store, name: string, version?: number): Templ
   const row = store.first(query);
   if (row === undefined) {
     const known = versionsOf(store, name);
-    throw new MeshError('not_found', version === undefined || known.length === 0 ? `No template "${name}".` : `Template "${name}" has no version ${version}; it has ${known.join(', ')}.`,
+    throw new MeshError('not_found', version === undefined || known.length === 0 ? `No template ${quote(name)}.` : `Template ${quote(name)} has no version ${version}; it has ${known.join(', ')}.`,
       'Call list_fleet_templates to see what is saved.');
   }
   const seats = store.all(store.sql.selectFrom('template_agents').select(['role', 'prompt', 'agent', 'profile'])
@@ -123,7 +123,7 @@ export function exportTemplate(store: Store, name: string, version?: number, now
 /** Saves an exported template as the next version of its name (never overwriting). */
 export function importTemplate(store: Store, doc: { schema: string; name: string; description?: string | null; agents: AgentSpec[] }, now: number = Date.now()): Template {
   if (doc.schema !== TEMPLATE_EXPORT_SCHEMA) {
-    throw new MeshError('invalid', `template.schema is ${JSON.stringify(doc.schema)}; only "${TEMPLATE_EXPORT_SCHEMA}" can be imported.`,
+    throw new MeshError('invalid', `template.schema is ${JSON.stringify(doc.schema)}; only ${quote(TEMPLATE_EXPORT_SCHEMA)} can be imported.`,
       'Pass the object export_fleet_template returned, unchanged.');
   }
   return saveTemplate(store, doc, now, 'template_imported');

@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { expect } from 'vitest';
 import { createMcpServer, createToolDeps, type ServerConfig } from '../../src/mcp/server.js';
-import { openStore, type Store } from '../../src/store/open.js';
+import { openStore, type OpenOptions, type Store } from '../../src/store/open.js';
 import { tempDir } from './files.js';
 
 export interface Harness {
@@ -21,11 +21,11 @@ export interface Harness {
 }
 
 /** A real server on a real database file, reached through the SDK's in-memory client pair. */
-export async function startHarness(config: Partial<ServerConfig> = {}, existing?: { dir: string; dbPath: string }): Promise<Harness> {
+export async function startHarness(config: Partial<ServerConfig> = {}, existing?: { dir: string; dbPath: string }, storeOptions: OpenOptions = {}): Promise<Harness> {
   const temp = existing === undefined ? tempDir() : undefined;
   const dir = existing?.dir ?? temp!.dir;
   const dbPath = existing?.dbPath ?? join(dir, 'mesh.db');
-  const store = openStore(dbPath);
+  const store = openStore(dbPath, storeOptions);
   const deps = createToolDeps(store, {
     version: '0.0.0-test',
     push: {},
