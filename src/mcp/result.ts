@@ -46,21 +46,25 @@ export const failed = (error: string): CallToolResult => ({
 /**
  * The path of the first string (or object key) in `value` that is not well-formed UTF-16 (a lone
  * surrogate), or undefined. Such text cannot be stored as UTF-8 without being altered, so it is
- * refused rather than silently replaced.
+ * refused rather than silently replaced. Walks with its own stack: arguments may nest deeper
+ * than the call stack goes.
  */
-export function malformedTextAt(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.isWellFormed() ? undefined : path || 'arguments';
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const at = malformedTextAt(value[i], `${path}[${i}]`);
-      if (at !== undefined) return at;
+export function malformedTextAt(value: unknown): string | undefined {
+  const pending: [unknown, string][] = [[value, '']];
+  while (pending.length > 0) {
+    const [item, path] = pending.pop()!;
+    if (typeof item === 'string') {
+      if (!item.isWellFormed()) return path || 'arguments';
+    } else if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) pending.push([item[i], `${path}[${i}]`]);
+    } else if (typeof item === 'object' && item !== null) {
+      const entries = Object.entries(item);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        if (!key.isWellFormed()) return `${path === '' ? '' : `${path}.`}${quote(key)} (a key)`;
+        pending.push([child, path === '' ? key : `${path}.${key}`]);
+      }
     }
-    return undefined;
-  }
-  for (const [key, item] of Object.entries(value)) {
-    const at = key.isWellFormed() ? malformedTextAt(item, path === '' ? key : `${path}.${key}`) : `${path === '' ? '' : `${path}.`}${quote(key)} (a key)`;
-    if (at !== undefined) return at;
   }
   return undefined;
 }

@@ -40,7 +40,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
 /** A refused value as an error shows it: at most MAX_QUOTE_CHARS characters, quoted. */
 export function quote(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'a list' : 'an object';
+  const text = typeof value === 'string' ? value : String(value);
   if (text.length <= MAX_QUOTE_CHARS) return JSON.stringify(text);
   return `${JSON.stringify(text.slice(0, MAX_QUOTE_CHARS))}… (${text.length} characters)`;
 }
