@@ -186,12 +186,20 @@ export function setFleetTimeout(store: Store, fleetId: string, timeoutMs: number
   });
 }
 
-/** A runtime started a new attempt of an agent's process, supervised by `supervisorId`. */
-export function markAgentStarted(store: Store, agentId: string, attempt: { pid: number; pidStart: string | null; supervisorId: string; number: number }, now: number = Date.now()): void {
+/**
+ * A runtime started a new attempt of an agent's process, supervised by `supervisorId`.
+ * `tokenHash` is the hash of the attempt's MESHFLEET_AGENT_TOKEN: a new attempt's token replaces the last.
+ */
+export function markAgentStarted(
+  store: Store,
+  agentId: string,
+  attempt: { pid: number; pidStart: string | null; supervisorId: string; number: number; tokenHash: string },
+  now: number = Date.now(),
+): void {
   store.write(() => {
     store.run(store.sql.updateTable('agents').set({
       status: 'running', pid: attempt.pid, pid_start: attempt.pidStart, supervisor_id: attempt.supervisorId, attempts: attempt.number,
-      retry_count: Math.max(0, attempt.number - 1), started_at: now, completed_at: null, output: null,
+      retry_count: Math.max(0, attempt.number - 1), started_at: now, completed_at: null, output: null, token_hash: attempt.tokenHash,
     }).where('id', '=', agentId));
     const agent = getAgent(store, agentId);
     recordEvent(store, { kind: 'agent_started', fleetId: agent?.fleetId ?? null, agentId, data: { pid: attempt.pid, attempt: attempt.number } }, now);

@@ -1,4 +1,5 @@
 import type { Agent } from '../mesh/fleets.js';
+import { AGENT_NAME, MAX_PROMPT_BYTES, quote } from '../mesh/limits.js';
 
 export const RUNTIMES = ['opencode', 'command'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
@@ -18,11 +19,19 @@ export interface Launch {
   env: NodeJS.ProcessEnv;
 }
 
-/** How to start one agent: the program, and the environment that tells it who it is. */
-export function launchFor(config: RuntimeConfig, agent: Agent, baseEnv: NodeJS.ProcessEnv): Launch {
+/**
+ * How to start one attempt of an agent: the program, and the environment that tells it who it
+ * is. `token` is this attempt's secret (MESHFLEET_AGENT_TOKEN). Throws when the agent cannot be
+ * passed to a process at all; the tools refuse such input up front, this is the last line.
+ */
+export function launchFor(config: RuntimeConfig, agent: Agent, baseEnv: NodeJS.ProcessEnv, token: string): Launch {
+  refuseUnpassable(agent);
+  // The operator's token and the parent's own agent token are not the child's to hold.
+  const { MESHFLEET_AUTH_TOKEN: _operator, MESHFLEET_AGENT_TOKEN: _parent, ...inherited } = baseEnv;
   const env = {
-    ...baseEnv,
+    ...inherited,
     MESHFLEET_AGENT_ID: agent.id,
+    MESHFLEET_AGENT_TOKEN: token,
     MESHFLEET_FLEET_ID: agent.fleetId,
     MESHFLEET_ROLE: agent.role,
     MESHFLEET_PROMPT: agent.prompt,
@@ -34,6 +43,20 @@ export function launchFor(config: RuntimeConfig, agent: Agent, baseEnv: NodeJS.P
     }
     return { file: config.agentCommand, args: [], shell: true, env };
   }
-  // opencode reads the prompt as an argument; no shell, so the prompt is never interpreted.
-  return { file: 'opencode', args: ['run', ...(agent.agentFile ? ['--agent', agent.agentFile] : []), agent.prompt], shell: false, env };
+  // No shell, so the prompt is never interpreted; after `--`, so a prompt like "-h" is no option.
+  const agentArgs = agent.agentFile ? ['--agent', agent.agentFile] : [];
+  return { file: 'opencode', args: ['run', ...agentArgs, '--', agent.prompt], shell: false, env };
+}
+
+function refuseUnpassable(agent: Agent): void {
+  // Arguments and environment variables are C strings: a NUL would end them early.
+  if (agent.prompt.includes('\0')) throw new Error('the prompt contains a NUL character, which cannot be passed to a process; remove it');
+  if (agent.role.includes('\0')) throw new Error('the role contains a NUL character, which cannot be passed to a process; remove it');
+  const bytes = Buffer.byteLength(agent.prompt, 'utf8');
+  if (bytes > MAX_PROMPT_BYTES) {
+    throw new Error(`the prompt is ${bytes} bytes; at most ${MAX_PROMPT_BYTES} can be passed to a process: write the rest to a file and name it in the prompt`);
+  }
+  if (agent.agentFile !== null && !AGENT_NAME.test(agent.agentFile)) {
+    throw new Error(`the agent name ${quote(agent.agentFile)} is not a plain name (letters, digits, '.', '_', '-'; at most 64 characters)`);
+  }
 }

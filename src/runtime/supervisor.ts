@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { log } from '../log.js';
-import { recordEvent } from '../mesh/events.js';
+import { recordEvent, type EventRecord } from '../mesh/events.js';
 import { getAgent, markAgentFinished, markAgentRetrying, markAgentStarted, type Agent } from '../mesh/fleets.js';
+import { hashToken, newAgentToken } from '../mesh/tokens.js';
 import {
   beatSupervisor, otherSupervisors, registerSupervisor, removeSupervisor, supervisedAgents, type SupervisorRecord,
 } from '../mesh/supervision.js';
 import type { Store } from '../store/open.js';
 import { launchFor, type RuntimeConfig } from './adapters.js';
+import { isBusy, PendingRecords } from './pending-records.js';
 import { isAlive, isSameProcess, processStartTime, signalGroup } from './processes.js';
 
 /** What is kept of an agent's stdout (its output) and stderr (its error text): the last 64 KiB. */
@@ -33,6 +35,8 @@ export interface SupervisorOptions {
   recovery?: 'restart' | 'interrupt';
   /** Whether this server takes over dead servers' agents; an agent's own server does not. */
   reclaims?: boolean;
+  /** At shutdown, how long to keep trying to write records a busy database held back (plus one busy timeout). */
+  shutdownFlushMs?: number;
   random?: () => number;
 }
 
@@ -62,6 +66,8 @@ export class Supervisor {
   readonly id = `sup-${randomUUID()}`;
   private readonly attempts = new Map<string, Attempt>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Starts, retries and ends not yet in the database (another process held the write lock). */
+  private readonly records = new PendingRecords();
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
   private lastReclaim = 0;
@@ -77,6 +83,7 @@ export class Supervisor {
       reclaimEveryMs: options.reclaimEveryMs ?? 2_000,
       recovery: options.recovery ?? 'restart',
       reclaims: options.reclaims ?? true,
+      shutdownFlushMs: options.shutdownFlushMs ?? 5_000,
       random: options.random ?? Math.random,
     };
   }
@@ -87,7 +94,7 @@ export class Supervisor {
     registerSupervisor(this.store, { id: this.id, pid: process.pid, pidStart: processStartTime(process.pid), startedAt: now, heartbeatAt: now });
     this.lastBeat = now;
     if (this.o.reclaims) this.reclaim();
-    this.timer = setInterval(() => this.tick(), this.o.tickMs);
+    this.timer = setInterval(() => this.guard('supervisor tick', () => this.tick()), this.o.tickMs);
     this.timer.unref();
   }
 
@@ -101,34 +108,68 @@ export class Supervisor {
   }
 
   private launch(agentId: string, number: number): void {
-    const agent = getAgent(this.store, agentId);
+    let agent: Agent | undefined;
+    try {
+      agent = getAgent(this.store, agentId);
+    } catch (err) {
+      log.warn(`could not read agent ${agentId} to start attempt ${number}; trying again`, err);
+      this.launchLater(agentId, number, this.o.retryBaseMs);
+      return;
+    }
     if (agent === undefined) return;
+    // A new secret per attempt: a token that leaked from an earlier attempt no longer works.
+    const token = newAgentToken();
     let child: ChildProcess;
     try {
-      const launch = launchFor(this.runtime, agent, this.env);
+      const launch = launchFor(this.runtime, agent, this.env, token);
       // Own process group (detached), so a stop reaches everything the agent started.
       child = spawn(launch.file, launch.args, { shell: launch.shell, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
-      markAgentFinished(this.store, agentId, { status: 'failed', output: null, error: `could not start: ${(err as Error).message}` });
+      // Nothing a retry would change (the agent cannot be passed to a process as it is): final.
+      this.record(agentId, { status: 'failed', output: null, error: `could not start: ${(err as Error).message}` });
       return;
     }
     if (child.pid === undefined) {
-      child.once('error', (err: NodeJS.ErrnoException) => this.settle(agentId, number, { status: 'failed', error: `could not start: ${this.startHint(err)}` }, null));
+      child.once('error', (err: NodeJS.ErrnoException) => this.guard(`the start of agent ${agentId}`,
+        () => this.settle(agentId, number, { status: 'failed', error: `could not start: ${this.startHint(err)}` }, null)));
       return;
     }
     const attempt: Attempt = {
       agentId, number, child, pid: child.pid, stdout: new Tail(), stderr: new Tail(), finished: false, closed: false, stopped: null, missingTicks: 0,
     };
     this.attempts.set(agentId, attempt);
-    markAgentStarted(this.store, agentId, { pid: child.pid, pidStart: processStartTime(child.pid), supervisorId: this.id, number });
+    const started = { pid: child.pid, pidStart: processStartTime(child.pid), supervisorId: this.id, number, tokenHash: hashToken(token) };
+    const now = Date.now();
+    this.records.add(agentId, `the start of agent ${agentId}`, () => markAgentStarted(this.store, agentId, started, now));
     child.stdout?.on('data', (chunk: Buffer) => attempt.stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => attempt.stderr.push(chunk));
-    child.once('error', (err: NodeJS.ErrnoException) => this.end(attempt, { status: 'failed', error: `could not start: ${this.startHint(err)}` }));
-    child.once('close', (code, signal) => {
+    child.once('error', (err: NodeJS.ErrnoException) => this.guard(`the end of agent ${agentId}`,
+      () => this.end(attempt, { status: 'failed', error: `could not start: ${this.startHint(err)}` })));
+    child.once('close', (code, signal) => this.guard(`the end of agent ${agentId}`, () => {
       attempt.closed = true;
       if (code === 0) this.end(attempt, { status: 'complete' });
       else this.end(attempt, { status: 'failed', error: attempt.stderr.text() ?? (signal !== null ? `killed by ${signal}` : `exited with code ${code}`) });
-    });
+    }));
+  }
+
+  /** Starts attempt `number` after `delayMs`; until then the agent counts as waiting for a retry. */
+  private launchLater(agentId: string, number: number, delayMs: number): void {
+    const timer = setTimeout(() => this.guard(`attempt ${number} of agent ${agentId}`, () => {
+      this.retries.delete(agentId);
+      this.launch(agentId, number);
+    }), delayMs);
+    this.retries.set(agentId, timer);
+  }
+
+  /** Timers and process events have no caller to throw to: an exception there would end the server. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      // A busy database is another process's long write, not a bug: the next tick or timer tries again.
+      if (isBusy(err)) log.warn(`${what} waits: the database is locked by another process`);
+      else log.error(`${what} failed`, err);
+    }
   }
 
   private startHint(err: NodeJS.ErrnoException): string {
@@ -155,28 +196,23 @@ export class Supervisor {
       this.record(agentId, { status: 'complete', output, error: null });
     } else if (number < this.o.maxAttempts) {
       const delayMs = Math.round(this.o.retryBaseMs * 2 ** (number - 1) * (0.5 + this.o.random()));
-      try {
-        markAgentRetrying(this.store, agentId, { attempt: number, delayMs, error: outcome.error });
-      } catch (err) {
-        log.error(`could not record the retry of agent ${agentId}`, err);
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.retries.delete(agentId);
-        this.launch(agentId, number + 1);
-      }, delayMs);
-      this.retries.set(agentId, timer);
+      const now = Date.now();
+      this.records.add(agentId, `the retry of agent ${agentId}`,
+        () => markAgentRetrying(this.store, agentId, { attempt: number, delayMs, error: outcome.error }, now));
+      this.launchLater(agentId, number + 1, delayMs);
     } else {
       this.record(agentId, { status: 'failed', output, error: outcome.error });
     }
   }
 
+  /** An agent's final status, written now or, if the database is busy, as soon as it lets us. */
   private record(agentId: string, outcome: { status: 'complete' | 'failed' | 'interrupted'; output: string | null; error: string | null }): void {
-    try {
-      markAgentFinished(this.store, agentId, outcome);
-    } catch (err) {
-      log.error(`could not record the end of agent ${agentId}`, err);
-    }
+    const now = Date.now();
+    this.records.add(agentId, `the end of agent ${agentId}`, () => markAgentFinished(this.store, agentId, outcome, now));
+  }
+
+  private recordAgentEvent(agentId: string, what: string, event: EventRecord, now: number): void {
+    this.records.add(agentId, `${what} of agent ${agentId}`, () => this.store.write(() => recordEvent(this.store, event, now)));
   }
 
   /** Stops an attempt: SIGTERM to its process group, SIGKILL after the grace period. */
@@ -189,36 +225,40 @@ export class Supervisor {
     }, this.o.killGraceMs).unref();
   }
 
+  /** Each step on its own: a busy database failing the heartbeat must not skip the timeouts. */
   private tick(): void {
-    try {
-      const now = Date.now();
-      if (now - this.lastBeat >= 1_000) {
-        beatSupervisor(this.store, this.id, now);
-        this.lastBeat = now;
-      }
-      this.enforceTimeouts(now);
-      // A process that is gone though its exit never reached us: after a second, fail it.
+    const now = Date.now();
+    if (now - this.lastBeat >= 1_000) {
+      this.guard('the supervisor heartbeat', () => beatSupervisor(this.store, this.id, now));
+      this.lastBeat = now;
+    }
+    this.guard('the timeout check', () => this.enforceTimeouts(now));
+    // A process that is gone though its exit never reached us: after a second, fail it.
+    this.guard('the process check', () => {
       for (const attempt of [...this.attempts.values()]) {
         if (attempt.closed || isAlive(attempt.pid)) attempt.missingTicks = 0;
         else if (++attempt.missingTicks * this.o.tickMs >= 1_000) this.end(attempt, { status: 'failed', error: 'the agent process ended without reporting' });
       }
-      if (this.o.reclaims && now - this.lastReclaim >= this.o.reclaimEveryMs) this.reclaim();
-    } catch (err) {
-      log.error('supervisor tick failed', err);
-    }
+    });
+    if (this.o.reclaims && now - this.lastReclaim >= this.o.reclaimEveryMs) this.guard('the reclaim of dead servers\' agents', () => this.reclaim());
   }
 
   /** The agent timeout and the fleet's, read from the database each tick so a new fleet timeout applies at once. */
   private enforceTimeouts(now: number): void {
     for (const agent of supervisedAgents(this.store, this.id)) {
+      // The database is behind on this agent (its end, say, waits to be written): what it shows is stale.
+      if (this.records.has(agent.id)) continue;
+      const attempt = this.attempts.get(agent.id);
+      if (attempt?.stopped != null) continue; // already being stopped: one agent_timed_out per attempt
       const fleetDeadline = agent.fleetTimeoutMs === null ? Infinity : agent.fleetCreatedAt + agent.fleetTimeoutMs;
       const agentDeadline = agent.status === 'running' && agent.startedAt !== null ? agent.startedAt + this.o.agentTimeoutMs : Infinity;
       if (now < Math.min(fleetDeadline, agentDeadline)) continue;
       const reason = fleetDeadline <= agentDeadline
         ? `stopped: the fleet's timeout of ${agent.fleetTimeoutMs} ms passed`
         : `stopped: the attempt ran past the agent timeout of ${this.o.agentTimeoutMs} ms`;
-      recordEvent(this.store, { kind: 'agent_timed_out', fleetId: agent.fleetId, agentId: agent.id, data: { reason } }, now);
-      const attempt = this.attempts.get(agent.id);
+      this.recordAgentEvent(agent.id, 'the timeout', {
+        kind: 'agent_timed_out', fleetId: agent.fleetId, agentId: agent.id, data: { reason, attempt: attempt?.number ?? agent.attempts },
+      }, now);
       const retry = this.retries.get(agent.id);
       if (attempt !== undefined) {
         this.stop(attempt, 'failed', reason);
@@ -250,7 +290,9 @@ export class Supervisor {
         // The orphan may still run; end it, but only if the pid is still that process.
         if (agent.pid !== null && isSameProcess(agent.pid, agent.pidStart)) signalGroup(agent.pid, 'SIGKILL');
         if (this.o.recovery === 'restart' && agent.attempts < this.o.maxAttempts) {
-          recordEvent(this.store, { kind: 'agent_recovered', fleetId: agent.fleetId, agentId: agent.id, data: { from: dead.id, attempt: agent.attempts + 1 } }, now);
+          this.recordAgentEvent(agent.id, 'the recovery', {
+            kind: 'agent_recovered', fleetId: agent.fleetId, agentId: agent.id, data: { from: dead.id, attempt: agent.attempts + 1 },
+          }, now);
           this.launch(agent.id, agent.attempts + 1);
         } else {
           this.record(agent.id, { status: 'interrupted', output: null, error: `its supervising server (pid ${dead.pid}) died` });
@@ -269,6 +311,7 @@ export class Supervisor {
     const stranded = this.store.all(this.store.sql.selectFrom('agents').select(['id', 'output'])
       .where('created_at', 'is', null).where('supervisor_id', 'is', null).where('status', 'in', ['pending', 'running']));
     for (const { id, output } of stranded) {
+      if (this.records.has(id)) continue; // already on its way to the database
       this.record(id, { status: 'interrupted', output, error: 'imported from a legacy ledger while it ran; its process belonged to the old server and cannot be resumed' });
     }
   }
@@ -291,6 +334,10 @@ export class Supervisor {
     const deadline = Date.now() + Math.min(this.o.killGraceMs, 2_000);
     while (live.some((a) => !a.closed && isAlive(a.pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const attempt of live) if (!attempt.closed) signalGroup(attempt.pid, 'SIGKILL');
+    const written = await this.records.drain(this.o.shutdownFlushMs);
+    this.records.stop();
+    // With records lost, the row stays: the next server finds this one dead and settles its agents.
+    if (!written) return;
     try {
       removeSupervisor(this.store, this.id);
     } catch (err) {

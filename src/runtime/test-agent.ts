@@ -6,9 +6,12 @@
 //
 // Prompts: "pipeline" (wait for the previous agent's handoff, unless first; pass it on to the
 // next agent of the fleet), "fail", "flaky:<marker file>" (fail the first attempt),
-// "hang-once:<marker file>" (hang in the first attempt), "sleep:<ms>", anything else (print the
-// role and finish).
-import { existsSync, writeFileSync } from 'node:fs';
+// "hang-once:<marker file>" (hang in the first attempt), "sleep:<ms>", "ignore-term:<file>" (note
+// each SIGTERM in the file and carry on, until killed), anything else (print the role and finish).
+// Prefixes, followed by a space and the prompt to go on with: "after:<file>" (write <file>.waiting,
+// wait until <file> exists), "record-env:<file>" (append this attempt's MESHFLEET_AGENT_TOKEN and
+// whether MESHFLEET_AUTH_TOKEN is set, as a JSON line).
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -49,7 +52,26 @@ async function pipeline(): Promise<string> {
   }
 }
 
-async function main(): Promise<void> {
+/** "<prefix><argument> <rest>" → [argument, rest]. */
+function splitPrefix(text: string, prefix: string): [string, string] {
+  const body = text.slice(prefix.length);
+  const space = body.indexOf(' ');
+  return space === -1 ? [body, ''] : [body.slice(0, space), body.slice(space + 1)];
+}
+
+async function main(prompt: string): Promise<void> {
+  if (prompt.startsWith('after:')) {
+    const [file, rest] = splitPrefix(prompt, 'after:');
+    writeFileSync(`${file}.waiting`, `${process.pid}\n`);
+    while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 25));
+    return main(rest);
+  }
+  if (prompt.startsWith('record-env:')) {
+    const [file, rest] = splitPrefix(prompt, 'record-env:');
+    const seen = { agent_token: process.env.MESHFLEET_AGENT_TOKEN ?? null, auth_token_set: process.env.MESHFLEET_AUTH_TOKEN !== undefined };
+    appendFileSync(file, `${JSON.stringify(seen)}\n`);
+    return main(rest);
+  }
   if (prompt === 'pipeline') {
     process.stdout.write(`${await pipeline()}\n`);
   } else if (prompt === 'fail') {
@@ -73,6 +95,12 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 120_000));
     }
     process.stdout.write(`${role}: done after a restart\n`);
+  } else if (prompt.startsWith('ignore-term:')) {
+    const file = prompt.slice('ignore-term:'.length);
+    process.on('SIGTERM', () => appendFileSync(file, 'SIGTERM\n'));
+    appendFileSync(file, 'ready\n');
+    process.stdout.write(`${role}: ignoring SIGTERM\n`);
+    await new Promise((resolve) => setTimeout(resolve, 120_000));
   } else if (prompt.startsWith('sleep:')) {
     process.stdout.write(`${role}: sleeping\n`);
     await new Promise((resolve) => setTimeout(resolve, Number(prompt.slice('sleep:'.length))));
@@ -82,7 +110,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: Error) => {
+main(prompt).catch((err: Error) => {
   process.stderr.write(`${role}: ${err.message}\n`);
   process.exitCode = 1;
 });

@@ -83,8 +83,9 @@ describe('meshfleet serve over stdio', () => {
     expect(sub.stream_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/inbox\//);
     expect(sub.instructions).toContain('"id: <seq>", "event: message", "data: <JSON message');
 
-    expect((await fetch(sub.stream_url)).status).toBe(401);
-    const stream = await fetch(sub.stream_url, { headers: { authorization: 'Bearer sekrit', accept: 'text/event-stream' } });
+    const bare = sub.stream_url.replace(/\?.*$/, '');
+    expect((await fetch(bare)).status).toBe(401);
+    const stream = await fetch(bare, { headers: { authorization: 'Bearer sekrit', accept: 'text/event-stream' } });
     expect(stream.headers.get('content-type')).toBe('text/event-stream');
     const frames = readFrames(stream.body!);
     const first = await frames.next();

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -101,6 +101,22 @@ describe('timeouts', () => {
     expect(status.fleet.status).toBe('failed');
     await eventually(() => expect(isAlive(running.pid)).toBe(false));
     expect(events(h, fleet_id).map((e) => e.kind)).toContain('agent_timed_out');
+  }, 30_000);
+
+  it('an agent that ignores SIGTERM is killed after the grace period, with one agent_timed_out event', async () => {
+    const h = await harness({ killGraceMs: 1_000 });
+    const notes = join(h.dir, 'term-notes');
+    const { fleet_id, agent_ids: [agent] } = await h.ok('spawn_fleet', { agents: [{ role: 'stubborn', prompt: `ignore-term:${notes}` }] });
+    await eventually(() => expect(existsSync(notes) && readFileSync(notes, 'utf8')).toContain('ready'), 20_000);
+    const ageMs = Date.now() - (await h.ok('fleet_status', { fleet_id })).fleet.created_at;
+    await h.ok('set_fleet_timeout', { fleet_id, timeout_ms: ageMs + 100 });
+    const status = await settled(h, fleet_id);
+    expect(status.agents[0]).toMatchObject({ id: agent, status: 'failed', attempts: 1 });
+    expect(readFileSync(notes, 'utf8')).toContain('SIGTERM'); // it was asked, and stayed
+    await eventually(() => expect(isAlive(status.agents[0].pid)).toBe(false));
+    const timedOut = events(h, fleet_id).filter((e) => e.kind === 'agent_timed_out');
+    expect(timedOut).toHaveLength(1);
+    expect(JSON.parse(timedOut[0]!.data!)).toMatchObject({ attempt: 1 });
   }, 30_000);
 
   it('the agent timeout stops an attempt that runs too long, without a retry', async () => {
