@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { expect } from 'vitest';
 import { createMcpServer, createToolDeps, type ServerConfig } from '../../src/mcp/server.js';
+import { hashToken } from '../../src/mesh/tokens.js';
 import { openStore, type OpenOptions, type Store } from '../../src/store/open.js';
 import { tempDir } from './files.js';
 
@@ -71,6 +72,16 @@ export async function startHarness(config: Partial<ServerConfig> = {}, existing?
   };
 }
 
+
+/**
+ * The server an agent's host launches: MESHFLEET_AGENT_ID and a MESHFLEET_AGENT_TOKEN for it,
+ * on the host's database. The token is made here and its hash stored, as a launch would.
+ */
+export async function startAgentServer(host: Harness, agentId: string, config: Partial<ServerConfig> = {}): Promise<Harness> {
+  const agentToken = `test-token-of-${agentId}`;
+  host.store.db.prepare('UPDATE agents SET token_hash = ? WHERE id = ?').run(hashToken(agentToken), agentId);
+  return startHarness({ ...config, agentId, agentToken }, { dir: host.dir, dbPath: host.dbPath });
+}
 
 /** Waits until check() holds, polling; for outcomes of real processes. */
 export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {

@@ -1,8 +1,7 @@
 // The authorization table from an agent's side: what its own server offers, and what it refuses.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TOOL_ACCESS } from '../../src/mcp/access.js';
-import { hashToken } from '../../src/mesh/tokens.js';
-import { startHarness, type Harness } from '../helpers/mesh.js';
+import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
 
 let host: Harness;
 let fleetId: string, worker: string, lead: string, otherFleet: string, stranger: string;
@@ -25,9 +24,7 @@ afterEach(async () => {
 
 /** The server an agent's host launches, with the agent's id and its own token. */
 async function ownServer(agentId: string): Promise<Harness> {
-  const token = `token-of-${agentId}`;
-  host.store.db.prepare('UPDATE agents SET token_hash = ? WHERE id = ?').run(hashToken(token), agentId);
-  const h = await startHarness({ agentId, agentToken: token }, { dir: host.dir, dbPath: host.dbPath });
+  const h = await startAgentServer(host, agentId);
   open.push(h);
   return h;
 }
@@ -127,7 +124,7 @@ describe('an agent\'s server proves who it is', () => {
   it('refuses to act as an agent without that agent\'s token', async () => {
     await ownServer(worker); // gives the worker a token
     await expect(startHarness({ agentId: worker }, { dir: host.dir, dbPath: host.dbPath })).rejects.toThrow(/MESHFLEET_AGENT_TOKEN is missing/);
-    await expect(startHarness({ agentId: worker, agentToken: `token-of-${lead}` }, { dir: host.dir, dbPath: host.dbPath }))
+    await expect(startHarness({ agentId: worker, agentToken: `test-token-of-${lead}` }, { dir: host.dir, dbPath: host.dbPath }))
       .rejects.toThrow(/MESHFLEET_AGENT_TOKEN is not the token of agent/);
   });
 });

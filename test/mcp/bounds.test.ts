@@ -134,7 +134,7 @@ describe('lock contention', () => {
   it('a write blocked past the busy timeout is a retryable answer, not a crash', async () => {
     const contended = await startHarness({}, { dir: h.dir, dbPath: h.dbPath }, { busyTimeoutMs: 200 });
     try {
-      const holder = spawn(process.execPath, [join(packageRoot, 'test', 'helpers', 'lock-holder.mjs'), h.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const holder = spawn(process.execPath, [join(packageRoot, 'test', 'helpers', 'hold-lock-child.mjs'), h.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
       await once(holder.stdout!, 'data');
       expect(await contended.fails('send_message', send())).toBe('The database is locked by another process (it held the write lock past the busy timeout); nothing was changed. Retry the call in a moment.');
       holder.stdin!.end();

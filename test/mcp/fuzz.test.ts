@@ -1,8 +1,7 @@
 // Every tool, called with hostile arguments: the server answers each call, stays up, leaks no
 // stack, SQL or schema dump, and an invalid call stores nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashToken } from '../../src/mesh/tokens.js';
-import { startHarness, type Harness } from '../helpers/mesh.js';
+import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
 
 const CALLS_PER_TOOL = 40;
 
@@ -33,8 +32,7 @@ beforeAll(async () => {
   h = await startHarness();
   const { fleet_id, agent_ids } = await h.ok('spawn_fleet', { agents: [{ role: 'a', prompt: 'a' }, { role: 'b', prompt: 'b', profile: 'lead' }] });
   await h.ok('save_fleet_template', { name: 'fuzz', agents: [{ role: 'r', prompt: 'p' }] });
-  h.store.db.prepare('UPDATE agents SET token_hash = ? WHERE id = ?').run(hashToken('t'), agent_ids[1]);
-  agentServer = await startHarness({ agentId: agent_ids[1], agentToken: 't' }, { dir: h.dir, dbPath: h.dbPath });
+  agentServer = await startAgentServer(h, agent_ids[1]);
   ids = [fleet_id, ...agent_ids, 'fuzz', '*'];
   tables = h.store.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[];
 }, 60_000);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/mesh.js';
+import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
 
 let host: Harness;
 let fleet_id: string, me: string, peer: string;
@@ -15,7 +15,7 @@ afterEach(async () => {
 
 /** The server an agent's host launches: MESHFLEET_AGENT_ID set, same database. */
 async function ownServer(agentId: string): Promise<Harness> {
-  const h = await startHarness({ agentId }, { dir: host.dir, dbPath: host.dbPath });
+  const h = await startAgentServer(host, agentId);
   open.push(h);
   return h;
 }
