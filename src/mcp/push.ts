@@ -159,7 +159,7 @@ export class InboxPush {
     } catch (err) {
       log.error('inbox stream request failed', err);
       if (res.headersSent) res.destroy();
-      else reply(res, { status: 500, error: 'Meshfleet hit an internal error (details in its log). Retry once; if it repeats, run `meshfleet doctor`.' });
+      else reply(res, { status: 500, error: 'Meshfleet hit an internal error (details in its log). Retry once; if it repeats, report it with that log.' });
     }
   }
 
