@@ -8,9 +8,10 @@ import { StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
 import { migrateCommand } from './migrate.js';
+import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [serveCommand, migrateCommand];
+export const COMMANDS: Command[] = [serveCommand, migrateCommand, pruneCommand];
 
 function helpText(ctx: Context): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -86,10 +86,11 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
   }));
 
   server.registerTool('list_agents', {
-    description: 'Premade agent definitions (.opencode/agents/*.md in the project, then ~/.config/opencode/agents) usable as `agent` in spawn_fleet.',
-    inputSchema: {},
-  }, () => toolResult(() => {
-    const agents = listPremadeAgents(deps.projectDir, deps.homeDir).map(({ filename, name, description, mode }) => ({ filename, name, description, mode }));
-    return { count: agents.length, agents };
+    description: 'Premade agent definitions (.opencode/agents/*.md in the project, then ~/.config/opencode/agents) usable as `agent` in spawn_fleet; 100 per page (offset, limit up to 1000).',
+    inputSchema: page(100, 1_000),
+  }, (input) => toolResult(() => {
+    const all = listPremadeAgents(deps.projectDir, deps.homeDir);
+    const shown = pageOf(all, ({ filename, name, description, mode }) => ({ filename, name, description, mode }), input.offset, input.limit ?? 100);
+    return { count: all.length, agents: shown.items, ...pageFields(shown) };
   }));
 }

@@ -1,7 +1,11 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { MeshError } from '../mesh/errors.js';
 import { getHealth } from '../mesh/health.js';
+import { quote } from '../mesh/limits.js';
+import { parseDurationMs, pruneReportJson, pruneSettledFleets, vacuum } from '../mesh/retention.js';
 import type { ToolDeps } from './deps.js';
 import { toolResult } from './result.js';
+import { flag, text } from './schemas.js';
 
 export function registerSystemTools(server: McpServer, deps: ToolDeps): void {
   server.registerTool('ping', {
@@ -26,5 +30,22 @@ export function registerSystemTools(server: McpServer, deps: ToolDeps): void {
       },
       agents_supervised_here: deps.supervisor.running,
     };
+  }));
+
+  server.registerTool('prune', {
+    description: 'Delete fleets settled (complete or failed) longer ago than older_than, with their agents, messages, deliveries, receipts, events, capabilities and outcomes, in short transactions; running fleets are never touched. Returns counts.',
+    inputSchema: {
+      older_than: text('older_than', 16).describe('Age with a unit: 30d, 12h, 90m or 3600s'),
+      dry_run: flag('dry_run').optional().describe('Count what would go; delete nothing'),
+      vacuum: flag('vacuum').optional().describe('Then VACUUM to give the space back (other processes cannot write meanwhile)'),
+    },
+  }, (input) => toolResult(() => {
+    const olderThanMs = parseDurationMs(input.older_than);
+    if (olderThanMs === undefined) {
+      throw new MeshError('invalid', `older_than is ${quote(input.older_than)}; it needs a number and a unit.`, 'Pass e.g. "30d", "12h", "90m" or "3600s".');
+    }
+    if (input.vacuum && input.dry_run) throw new MeshError('invalid', 'vacuum and dry_run do not go together.', 'Leave out one of them.');
+    const report = pruneSettledFleets(deps.store, { olderThanMs, dryRun: input.dry_run ?? false });
+    return pruneReportJson(report, input.vacuum ? vacuum(deps.store, 'full') : undefined);
   }));
 }

@@ -116,6 +116,8 @@ describe('list_agents', () => {
         { filename: 'reviewer.md', name: 'reviewer', description: 'Reviews diffs for bugs', mode: 'subagent' },
         { filename: 'planner.md', name: 'planner', description: 'Plans work', mode: null },
       ],
+      has_more: false,
+      next_offset: null,
     });
   });
 });

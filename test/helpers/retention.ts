@@ -1,0 +1,117 @@
+// Fleets of every age and state, each with a row of every kind prune deletes, and the database
+// as it should look once given fleets are pruned.
+import { recordEvent } from '../../src/mesh/events.js';
+import { createFleet, markAgentFinished, markAgentStarted } from '../../src/mesh/fleets.js';
+import { registerCapability } from '../../src/mesh/capabilities.js';
+import { ackMessage, sendMessage } from '../../src/mesh/messages.js';
+import { recordRoutingOutcome } from '../../src/routing/route-work.js';
+import type { Store } from '../../src/store/open.js';
+
+export const DAY_MS = 86_400_000;
+
+export interface SeededFleet { fleetId: string; agentIds: string[] }
+
+/**
+ * A fleet created at `at` whose agents started, registered capabilities, messaged each other
+ * (direct and broadcast, some acknowledged), recorded outcomes, receipts and a send key; then
+ * settled one second later as `settle` says (null: its agents keep running).
+ */
+export function seedFleet(store: Store, at: number, options: { agents?: number; settle?: 'complete' | 'failed' | null; payloadBytes?: number } = {}): SeededFleet {
+  const { fleet, agents } = createFleet(store, Array.from({ length: options.agents ?? 2 }, (_, i) => ({ role: `role ${i}`, prompt: 'do it' })), at);
+  const agentIds = agents.map((a) => a.id);
+  const payload = 'x'.repeat(options.payloadBytes ?? 20);
+  for (const [i, agentId] of agentIds.entries()) {
+    markAgentStarted(store, agentId, { pid: 1000 + i, pidStart: null, supervisorId: 'sup-test', number: 1, tokenHash: 'not-a-real-hash' }, at + 10);
+    registerCapability(store, { agentId, fleetId: fleet.id, role: `role ${i}`, skills: ['typescript', 'code-review'] }, at + 20);
+    recordRoutingOutcome(store, { agentId, capabilityKey: 'typescript', success: i % 2 === 0 }, at + 30);
+  }
+  const [first, second] = agentIds as [string, string];
+  const direct = sendMessage(store, { fleetId: fleet.id, fromAgentId: first, toAgentId: second, type: 'handoff', payload }, at + 40);
+  const broadcast = sendMessage(store, { fleetId: fleet.id, fromAgentId: second, toAgentId: '*', type: 'alert', payload }, at + 50);
+  ackMessage(store, second, direct.messageId, at + 60);
+  ackMessage(store, first, broadcast.messageId, at + 60);
+  store.write(() => {
+    const receipt = store.db.prepare('INSERT INTO receipts (message_id, agent_id, action, recorded_at, note) VALUES (?, ?, ?, ?, ?)');
+    receipt.run(direct.messageId, second, 'ack', at + 60, null);
+    receipt.run(broadcast.messageId, first, 'seen', at + 60, 'noted');
+    store.db.prepare('INSERT INTO send_keys (fleet_id, idempotency_key, request_sha256, result, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(fleet.id, 'key-1', 'ab'.repeat(32), JSON.stringify({ message_ids: [direct.messageId] }), at + 40);
+  });
+  if (options.settle !== null) {
+    for (const [i, agentId] of agentIds.entries()) {
+      const failed = options.settle === 'failed' && i === 0;
+      markAgentFinished(store, agentId, { status: failed ? 'failed' : 'complete', output: 'done', error: failed ? 'boom' : null }, at + 1_000);
+    }
+  }
+  return { fleetId: fleet.id, agentIds };
+}
+
+export function seedFleetlessEvent(store: Store, at: number, name: string): void {
+  store.write(() => recordEvent(store, { kind: 'template_saved', data: { name } }, at));
+}
+
+export interface RetentionMesh {
+  oldComplete: SeededFleet;
+  oldFailed: SeededFleet;
+  recentComplete: SeededFleet;
+  runningSinceLongAgo: SeededFleet;
+  /** Settled long ago, yet one agent is still 'running' (a crash can leave that). */
+  settledWithRunningAgent: SeededFleet;
+}
+
+/** Fleets around a 30-day cutoff before `now`, and fleetless events on both sides of it. */
+export function seedRetentionMesh(store: Store, now: number): RetentionMesh {
+  const old = now - 60 * DAY_MS;
+  const mesh: RetentionMesh = {
+    oldComplete: seedFleet(store, old, { agents: 3, settle: 'complete' }),
+    oldFailed: seedFleet(store, old + 3_600_000, { agents: 2, settle: 'failed' }),
+    recentComplete: seedFleet(store, now - DAY_MS, { settle: 'complete' }),
+    runningSinceLongAgo: seedFleet(store, old - 30 * DAY_MS, { settle: null }),
+    settledWithRunningAgent: seedFleet(store, old, { settle: 'complete' }),
+  };
+  store.db.prepare("UPDATE agents SET status = 'running' WHERE id = ?").run(mesh.settledWithRunningAgent.agentIds[0]);
+  seedFleetlessEvent(store, old, 'old');
+  seedFleetlessEvent(store, now - DAY_MS, 'recent');
+  return mesh;
+}
+
+type Dump = Record<string, unknown[]>;
+type Row = Record<string, unknown>;
+
+/** `dump` without the rows a prune of `fleetIds` at `cutoffAt` deletes, and how many went per kind. */
+export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cutoffAt: number): { dump: Dump; counts: Record<string, number> } {
+  const fleets = new Set(fleetIds);
+  const rows = (table: string) => (dump[table] ?? []) as Row[];
+  const agents = new Set(rows('agents').filter((a) => fleets.has(a.fleet_id as string)).map((a) => a.id as string));
+  const messages = rows('messages').filter((m) => fleets.has(m.fleet_id as string));
+  const seqs = new Set(messages.map((m) => m.seq));
+  const messageIds = new Set(messages.map((m) => m.id));
+  const gone: Record<string, (row: Row) => boolean> = {
+    fleets: (r) => fleets.has(r.id as string),
+    agents: (r) => fleets.has(r.fleet_id as string),
+    messages: (r) => fleets.has(r.fleet_id as string),
+    deliveries: (r) => seqs.has(r.message_seq),
+    receipts: (r) => messageIds.has(r.message_id),
+    events: (r) => (r.fleet_id === null ? (r.recorded_at as number) < cutoffAt : fleets.has(r.fleet_id as string)),
+    capabilities: (r) => agents.has(r.agent_id as string),
+    capability_skills: (r) => agents.has(r.agent_id as string),
+    capability_terms: (r) => agents.has(r.agent_id as string),
+    routing_outcomes: (r) => agents.has(r.agent_id as string),
+    send_keys: (r) => fleets.has(r.fleet_id as string),
+  };
+  const after: Dump = {};
+  const counts: Record<string, number> = {};
+  for (const [table, tableRows] of Object.entries(dump)) {
+    const isGone = gone[table];
+    after[table] = isGone === undefined ? tableRows : (tableRows as Row[]).filter((r) => !isGone(r));
+    if (isGone !== undefined) counts[table] = tableRows.length - after[table]!.length;
+  }
+  return {
+    dump: after,
+    counts: {
+      fleets: counts.fleets!, agents: counts.agents!, messages: counts.messages!, deliveries: counts.deliveries!,
+      receipts: counts.receipts!, events: counts.events!, capabilities: counts.capabilities!, outcomes: counts.routing_outcomes!,
+      sendKeys: counts.send_keys!,
+    },
+  };
+}
