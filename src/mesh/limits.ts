@@ -28,6 +28,12 @@ export const MAX_BATCH_MESSAGES = 10_000;
 /** All payloads of one send_messages call together. */
 export const MAX_BATCH_PAYLOAD_BYTES = 16 * 1_048_576;
 /**
+ * One JSON-RPC line `meshfleet serve` reads over stdio; a longer line is skipped, not buffered.
+ * Room for a full send_messages batch (MAX_BATCH_PAYLOAD_BYTES) even when JSON escaping doubles
+ * its payloads, plus the envelope of MAX_BATCH_MESSAGES messages.
+ */
+export const MAX_LINE_BYTES = 48 * 1_048_576;
+/**
  * What one reply may hold, in UTF-8 bytes of its JSON. The JSON-RPC line that carries it escapes
  * it once more (at most doubling it), so a line stays under 8 MiB: the SDK's clients refuse more
  * than 10 MiB.
