@@ -165,7 +165,7 @@ export function listFleets(store: Store, page: { offset?: number; limit?: number
     .select(['fleets.id', 'fleets.status', 'fleets.created_at', 'fleets.completed_at', 'fleets.timeout_ms',
       'fleet_summary.agents', 'fleet_summary.agents_running', 'fleet_summary.agents_complete', 'fleet_summary.agents_failed',
       'fleet_summary.agents_interrupted', 'fleet_summary.agents_pending'])
-    .orderBy('fleets.created_at', 'desc').orderBy('fleets.id')
+    .orderBy('fleets.created_at', 'desc').orderBy('fleets.id', 'desc') // ids sort by creation, too
     .limit(page.limit ?? -1).offset(page.offset ?? 0));
   return rows.map((row) => ({
     ...toFleet(row), agentCount: row.agents, agentsRunning: row.agents_running,

@@ -75,6 +75,20 @@ describe('list_fleets, set_fleet_timeout, attach_agent', () => {
     expect(fleets[0]).toMatchObject({ status: 'running', agent_count: 2, agents_complete: 0, agents_failed: 0, agents_running: 2 });
   });
 
+  it('counts interrupted and pending agents too, and pages', async () => {
+    h = await startHarness({ runtime: { runtime: 'command', agentCommand: 'sleep 5', dbPath: '' } });
+    const { fleet_id } = await h.ok('spawn_fleet', { agents: [{ role: 'a', prompt: 'p' }, { role: 'b', prompt: 'p' }] });
+    await h.ok('spawn_fleet', { agents: [{ role: 'c', prompt: 'p' }] });
+    h.store.db.prepare("UPDATE agents SET status = 'interrupted' WHERE fleet_id = ? AND role = 'a'").run(fleet_id);
+    h.store.db.prepare("UPDATE agents SET status = 'pending' WHERE fleet_id = ? AND role = 'b'").run(fleet_id);
+    const { fleets: [newest], has_more, next_offset } = await h.ok('list_fleets', { limit: 1 });
+    expect(has_more).toBe(true);
+    const { fleets: [older], has_more: more } = await h.ok('list_fleets', { limit: 1, offset: next_offset });
+    expect(more).toBe(false);
+    expect(older).toMatchObject({ id: fleet_id, agent_count: 2, agents_interrupted: 1, agents_pending: 1, agents_running: 0 });
+    expect(newest.id).not.toBe(fleet_id);
+  });
+
   it('set_fleet_timeout stores the timeout and refuses a negative one', async () => {
     h = await startHarness();
     const { fleet_id } = await h.ok('spawn_fleet', { agents: [{ role: 'a', prompt: 'p' }] });
