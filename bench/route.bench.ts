@@ -1,14 +1,15 @@
 // npm run bench (third part): route_work with 1,000 registered agents and a 600-node taxonomy,
-// in process and over stdio beside ping, before and after a million messages are stored; and
-// replacing the 600-node taxonomy.
+// in process and over stdio beside ping, before and after a million messages are stored;
+// replacing the 600-node taxonomy, and the largest one set_skill_taxonomy accepts.
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Bench } from 'tinybench';
 import { registerCapability } from '../src/mesh/capabilities.js';
 import { createFleet } from '../src/mesh/fleets.js';
+import { MAX_TAXONOMY_DEPTH, MAX_TAXONOMY_NODES } from '../src/mesh/limits.js';
 import { routeWork } from '../src/routing/route-work.js';
-import { setTaxonomy } from '../src/routing/taxonomy.js';
+import { parseTaxonomy, setTaxonomy, writeTaxonomy } from '../src/routing/taxonomy.js';
 import { openStore, type Store } from '../src/store/open.js';
 import { packageRoot } from '../src/store/package-root.js';
 import { bulkAcknowledgedMessages, scratchDir } from './fixtures.js';
@@ -27,6 +28,18 @@ function bigTaxonomy(): Record<string, Record<string, string[]>> {
     tree[`area-${a}`] = topics;
   }
   return tree;
+}
+
+/**
+ * The largest accepted tree, with the most closure pairs: a chain from depth 0 to 15, and every
+ * other node a leaf at depth 16 (16 × 17 / 2 + 9,984 × 17 = 169,864 pairs). `prefix` renames
+ * every node, so replacing one by the other changes every row.
+ */
+function largestTaxonomy(prefix: string): Record<string, unknown> {
+  const leaves = MAX_TAXONOMY_NODES - MAX_TAXONOMY_DEPTH;
+  let tree: unknown = Array.from({ length: leaves }, (_, i) => `${prefix}-leaf-${i}`);
+  for (let depth = MAX_TAXONOMY_DEPTH - 1; depth >= 0; depth--) tree = { [`${prefix}-${depth}`]: tree };
+  return tree as Record<string, unknown>;
 }
 
 /** A deterministic spread of skills: agent i knows three skills and one topic. */
@@ -59,6 +72,27 @@ async function main(): Promise<void> {
   const scratch = scratchDir();
   const dbPath = join(scratch.dir, 'mesh.db');
   let store = openStore(dbPath);
+  const largest = [largestTaxonomy('a'), largestTaxonomy('b')];
+  const parsed = largest.map(parseTaxonomy);
+  let turn = 0;
+  const worst = new Bench({ name: `replace the largest accepted taxonomy (${MAX_TAXONOMY_NODES} nodes, depth ${MAX_TAXONOMY_DEPTH}, 169,864 closure pairs) by another with no name in common`, time: 0, iterations: 10, warmupIterations: 2 });
+  worst.add('set_skill_taxonomy (parse + write)', () => { setTaxonomy(store, largest[turn++ % 2]); });
+  // CPU time beside wall time: on a busy machine the wall time is mostly waiting for a core.
+  let cpuMicros = 0;
+  let writes = 0;
+  worst.add('write lock held (the write transaction alone)', () => {
+    const before = process.cpuUsage();
+    writeTaxonomy(store, parsed[turn++ % 2]!);
+    const used = process.cpuUsage(before);
+    cpuMicros += used.user + used.system;
+    writes += 1;
+  });
+  await worst.run();
+  report(worst, '');
+  const held = worst.tasks[1]!.result;
+  if ('latency' in held) {
+    console.log(`write lock held per replacement: mean ${held.latency.mean.toFixed(1)} ms, max ${held.latency.max.toFixed(1)} ms (wall); ${(cpuMicros / writes / 1000).toFixed(1)} ms of CPU`);
+  }
   const replace = new Bench({ name: 'replace a 600-node taxonomy (nodes + closure table, one transaction)', time: 0, iterations: 20, warmupIterations: 2 });
   const tree = bigTaxonomy();
   replace.add('set_skill_taxonomy', () => { setTaxonomy(store, tree); });

@@ -5,7 +5,7 @@ import { recordRoutingOutcome, routeWork } from '../routing/route-work.js';
 import { listSynonyms, setSynonyms } from '../routing/synonyms.js';
 import { getTaxonomy, setTaxonomy } from '../routing/taxonomy.js';
 import {
-  MAX_MODEL_CHARS, MAX_ROLE_CHARS, MAX_SKILLS, MAX_SYNONYMS, MAX_TASK_CHARS, MAX_TERM_CHARS, MAX_TOP_N,
+  MAX_MODEL_CHARS, MAX_ROLE_CHARS, MAX_SKILLS, MAX_SYNONYM_PAGE, MAX_SYNONYMS, MAX_TASK_CHARS, MAX_TERM_CHARS, MAX_TOP_N,
 } from '../mesh/limits.js';
 import { actingAgent, actingFleet, fleetMember } from './access.js';
 import type { ToolDeps } from './deps.js';
@@ -76,9 +76,12 @@ export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
   }, (input) => toolResult(() => ({ ok: true, ...setSynonyms(store, input.term, input.synonyms) })));
 
   server.registerTool('list_synonyms', {
-    description: 'Every term routing treats as having synonyms, with them.',
-    inputSchema: {},
-  }, () => toolResult(() => ({ synonyms: listSynonyms(store) })));
+    description: `Terms routing treats as having synonyms, with them, alphabetically; ${MAX_SYNONYM_PAGE} terms per page: pass the answer's next as after for the next page (next is null on the last).`,
+    inputSchema: {
+      limit: whole('limit', 1, MAX_SYNONYM_PAGE).optional().describe(`Terms per page (default and max ${MAX_SYNONYM_PAGE})`),
+      after: text('after', MAX_TERM_CHARS).optional().describe('The previous page\'s next'),
+    },
+  }, (input) => toolResult(() => listSynonyms(store, { limit: input.limit, after: input.after })));
 
   server.registerTool('record_routing_outcome', {
     description: 'Record whether routed work succeeded; it is stored and adjusts that agent\'s future route_work scores.',

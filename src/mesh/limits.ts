@@ -10,6 +10,11 @@ export const MAX_MODEL_CHARS = 128;
 export const MAX_TERM_CHARS = 64;
 export const MAX_SKILLS = 64;
 export const MAX_SYNONYMS = 64;
+/**
+ * Terms per list_synonyms page. A term has at most MAX_SYNONYMS synonyms of MAX_TERM_CHARS each,
+ * ~25 KB of JSON even if every character needs a \u escape, so a page stays under 2.6 MB.
+ */
+export const MAX_SYNONYM_PAGE = 100;
 export const MAX_TAXONOMY_NODES = 10_000;
 /** Levels below a top-level skill; the closure table holds at most nodes × (depth + 1) rows. */
 export const MAX_TAXONOMY_DEPTH = 16;

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { registerCapability } from '../mesh/capabilities.js';
 import type { Agent } from '../mesh/fleets.js';
+import { MAX_MODEL_CHARS, MAX_SKILLS, MAX_TERM_CHARS } from '../mesh/limits.js';
 import type { Store } from '../store/open.js';
 import { keywords } from '../store/terms.js';
 
@@ -68,9 +69,12 @@ export function findPremadeAgent(projectDir: string, homeDir: string, stem: stri
   const found = listPremadeAgents(projectDir, homeDir).find((a) => a.name === stem);
   if (found === undefined) return undefined;
   const meta = frontmatter(readFileSync(found.path, 'utf8'));
-  // Skills as declared; without a skills list, the words of the description stand in.
-  const skills = meta.skills ? meta.skills.split(',').map((s) => s.trim()).filter(Boolean) : keywords(meta.description ?? '').slice(0, 12);
-  return { ...found, skills, model: meta.model || null };
+  // Skills as declared; without a skills list, the words of the description stand in. Kept
+  // within register_capability's limits: a file's excess must not fail the spawn that reads it.
+  const skills = (meta.skills ? meta.skills.split(',').map((s) => s.trim()).filter(Boolean) : keywords(meta.description ?? '').slice(0, 12))
+    .filter((s) => s.length <= MAX_TERM_CHARS).slice(0, MAX_SKILLS);
+  const model = meta.model && meta.model.length <= MAX_MODEL_CHARS ? meta.model : null;
+  return { ...found, skills, model };
 }
 
 /** Registers, for each agent started from a premade definition, the capabilities it declares. */

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { routeWork } from '../../src/routing/route-work.js';
+import { listSynonyms } from '../../src/routing/synonyms.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
 import { startHarness, type Harness } from '../helpers/mesh.js';
@@ -93,6 +94,56 @@ describe('route_work through synonyms, both ways and on both sides', () => {
     expect(ids(await route('crdb upgrade'))).toEqual([pgDev]);
     await h.ok('set_synonyms', { term: 'cockroachdb', synonyms: [] });
     expect((await h.ok('list_synonyms')).synonyms.cockroachdb).toBeUndefined();
+  });
+});
+
+describe('bounded inputs: capabilities and synonyms', () => {
+  it('register_capability refuses too many or too long skills, a long role or model, naming the field, the limit and the size; the earlier registration stays', async () => {
+    const [dev] = await agents({ role: 'dev', skills: ['react'] });
+    const register = (cap: Record<string, unknown>) => h.fails('register_capability', { agent_id: dev, fleet_id, role: 'dev', skills: ['react'], ...cap });
+    expect(await register({ skills: Array.from({ length: 100_000 }, (_, i) => `skill-${i}`) })).toMatch(/skills has 100000 items; the limit is 64/);
+    expect(await register({ skills: Array.from({ length: 65 }, (_, i) => `skill-${i}`) })).toMatch(/skills has 65 items; the limit is 64/);
+    expect(await register({ skills: ['react', 'k'.repeat(65)] })).toMatch(/skills\[1\]: a skill is 65 characters; the limit is 64/);
+    expect(await register({ role: 'r'.repeat(201) })).toMatch(/role is 201 characters; the limit is 200/);
+    expect(await register({ model: 'm'.repeat(129) })).toMatch(/model is 129 characters; the limit is 128/);
+    expect(ids(await route('react'))).toEqual([dev]);
+    const largest = { agent_id: dev, fleet_id, role: 'r'.repeat(200), model: 'm'.repeat(128), skills: Array.from({ length: 64 }, (_, i) => `${i}`.padEnd(64, 'k')) };
+    expect(await h.ok('register_capability', largest)).toMatchObject({ ok: true, skills: largest.skills });
+    expect(await route('react')).toEqual([]);
+  });
+
+  it('set_synonyms refuses a long term or synonym and more than 64 synonyms, naming which; nothing changes', async () => {
+    const before = await h.ok('list_synonyms');
+    expect(await h.fails('set_synonyms', { term: 'k'.repeat(65), synonyms: ['x'] })).toMatch(/term is 65 characters; the limit is 64/);
+    expect(await h.fails('set_synonyms', { term: 'ok', synonyms: ['fine', 'k'.repeat(65)] })).toMatch(/synonyms\[1\]: a synonym is 65 characters; the limit is 64/);
+    expect(await h.fails('set_synonyms', { term: 'ok', synonyms: Array.from({ length: 65 }, (_, i) => `word-${i}`) })).toMatch(/synonyms has 65 items; the limit is 64/);
+    expect(await h.ok('list_synonyms')).toEqual(before);
+    const group = Array.from({ length: 64 }, (_, i) => `${i}`.padEnd(64, 'w'));
+    expect(await h.ok('set_synonyms', { term: 'k'.repeat(64), synonyms: group })).toMatchObject({ ok: true, synonyms: group });
+  });
+
+  it('a word in several groups cannot gather more than 64 synonyms across them', async () => {
+    await h.ok('set_synonyms', { term: 'alpha', synonyms: ['shared', ...Array.from({ length: 40 }, (_, i) => `a-${i}`)] });
+    const error = await h.fails('set_synonyms', { term: 'beta', synonyms: ['shared', ...Array.from({ length: 30 }, (_, i) => `b-${i}`)] });
+    expect(error).toMatch(/^"shared" would have 72 synonyms, counting the other groups it is in; the limit is 64\./);
+    const { synonyms } = await h.ok('list_synonyms');
+    expect(synonyms.beta).toBeUndefined();
+    expect(synonyms.alpha).toHaveLength(41);
+    expect(synonyms.alpha).toContain('shared');
+  });
+
+  it('listSynonyms pages through the terms: limit, after, next', async () => {
+    const all = listSynonyms(h.store);
+    const terms = Object.keys(all.synonyms);
+    expect(all.next).toBeNull();
+    expect(terms.length).toBeGreaterThan(60); // the seeded groups
+    const pages = [listSynonyms(h.store, { limit: 30 })];
+    while (pages.at(-1)!.next !== null) pages.push(listSynonyms(h.store, { limit: 30, after: pages.at(-1)!.next }));
+    expect(pages.map((p) => Object.keys(p.synonyms).length)).toEqual([30, 30, terms.length - 60]);
+    expect(pages[0]!.next).toBe(terms[29]);
+    expect(Object.assign({}, ...pages.map((p) => p.synonyms))).toEqual(all.synonyms);
+    expect(() => listSynonyms(h.store, { limit: 101 })).toThrow(/limit must be a whole number from 1 to 100; got "101"/);
+    expect(await h.ok('list_synonyms')).toEqual(all);
   });
 });
 
