@@ -12,20 +12,34 @@ export interface Context {
   readonly homeDir: string;
   /** --db, else MESHFLEET_DB, else ~/.meshfleet/mesh.db */
   dbPath(flag?: string): string;
+  /** dbPath, and whether it is the default location (whose folder Meshfleet may create). */
+  dbLocation(flag?: string): DbLocation;
   /** The old server's ledger: AGENT_MESH_DATA_FILE, else ~/.config/opencode/agent-mesh.json */
   legacyLedgerPath(): string;
+}
+
+export interface DbLocation {
+  path: string;
+  isDefault: boolean;
 }
 
 export function processContext(): Context {
   const env = process.env;
   const home = env.HOME ?? homedir();
+  const dbLocation = (flag?: string): DbLocation => {
+    const chosen = flag ?? nonEmpty(env.MESHFLEET_DB);
+    return chosen === undefined
+      ? { path: join(home, '.meshfleet', 'mesh.db'), isDefault: true }
+      : { path: resolve(chosen), isDefault: false };
+  };
   return {
     env,
     stdout: process.stdout,
     stderr: process.stderr,
     homeDir: home,
     version: (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version,
-    dbPath: (flag) => resolve(flag ?? nonEmpty(env.MESHFLEET_DB) ?? join(home, '.meshfleet', 'mesh.db')),
+    dbPath: (flag) => dbLocation(flag).path,
+    dbLocation,
     legacyLedgerPath: () => resolve(nonEmpty(env.AGENT_MESH_DATA_FILE) ?? join(home, '.config', 'opencode', 'agent-mesh.json')),
   };
 }

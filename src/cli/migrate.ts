@@ -33,8 +33,8 @@ export const migrateCommand: Command = {
     const file = readLedgerFile(ledgerPath);
     const plan = planImport(parseLedger(file.text));
     const dryRun = values['dry-run'];
-    const dbPath = ctx.dbPath(values.db);
-    const store = dryRun ? openSnapshot(dbPath) : openStore(dbPath);
+    const { path: dbPath, isDefault } = ctx.dbLocation(values.db);
+    const store = dryRun ? openSnapshot(dbPath) : openStore(dbPath, { createParentDir: isDefault });
     try {
       const report = importLedger(store, plan, file, { dryRun });
       ctx.stdout.write(values.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatReport(report));

@@ -33,8 +33,8 @@ export const serveCommand: Command = {
       return ms;
     };
     const supervision = { retryBaseMs: msFromEnv('MESHFLEET_RETRY_BASE_MS'), agentTimeoutMs: msFromEnv('MESHFLEET_AGENT_TIMEOUT_MS') };
-    const dbPath = ctx.dbPath(values.db);
-    const store = openStore(dbPath, { durability: values.durability });
+    const { path: dbPath, isDefault } = ctx.dbLocation(values.db);
+    const store = openStore(dbPath, { durability: values.durability, createParentDir: isDefault });
     const deps = createToolDeps(store, {
       version: ctx.version,
       runtime: { runtime: runtime as RuntimeName, agentCommand: ctx.env.MESHFLEET_AGENT_COMMAND, dbPath },

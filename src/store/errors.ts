@@ -1,4 +1,4 @@
-export type StoreErrorCode = 'not_sqlite' | 'not_meshfleet' | 'too_new' | 'unreadable';
+export type StoreErrorCode = 'not_sqlite' | 'not_meshfleet' | 'too_new' | 'unreadable' | 'unusable_path';
 
 /**
  * The database cannot be used as it is. `message` says what is wrong, `hint` what to do.

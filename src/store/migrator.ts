@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { packageRoot } from './package-root.js';
+import type { SchemaFacts } from './sqlite-file.js';
 
 /** "MSHF": marks a SQLite file as Meshfleet's (PRAGMA application_id). */
 export const MESHFLEET_APPLICATION_ID = 0x4d534846;
@@ -43,36 +44,57 @@ export function readSchemaState(db: BetterSqlite3.Database, path: string, latest
 }
 
 function readSchemaSnapshot(db: BetterSqlite3.Database, path: string, latestVersion: number): SchemaState {
-  let applicationId: number;
-  let objectCount: number;
+  let facts: SchemaFacts;
   try {
-    applicationId = db.pragma('application_id', { simple: true }) as number;
-    objectCount = (db.prepare('SELECT count(*) AS n FROM sqlite_schema').get() as { n: number }).n;
+    facts = readFacts(db);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'SQLITE_NOTADB') {
-      throw new StoreError('not_sqlite', `${path} is not a SQLite database.`,
-        'Point --db or MESHFLEET_DB at a Meshfleet database, or at a path where a new one may be created. (A legacy JSON ledger is imported with `meshfleet migrate <ledger.json>`.)', { cause: err });
-    }
+    if (code === 'SQLITE_NOTADB') throw notSqlite(path, err);
     throw new StoreError('unreadable', `${path} cannot be read as a database (${code ?? 'unknown error'}).`,
-      'Check the file and its permissions; run `meshfleet doctor` for details.', { cause: err });
+      'Check that the file is readable and whole; restore it from a backup, or point --db or MESHFLEET_DB at another file.', { cause: err });
   }
+  return judgeSchema(path, facts, latestVersion);
+}
+
+function readFacts(db: BetterSqlite3.Database): SchemaFacts {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const objectCount = (db.prepare('SELECT count(*) AS n FROM sqlite_schema').get() as { n: number }).n;
+  if (applicationId !== MESHFLEET_APPLICATION_ID) return { applicationId, objectCount, schemaVersion: undefined };
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meshfleet_meta'").get() !== undefined;
+  const row = hasMeta
+    ? (db.prepare("SELECT value FROM meshfleet_meta WHERE key = 'schema_version'").get() as { value: unknown } | undefined)
+    : undefined;
+  return { applicationId, objectCount, schemaVersion: row === undefined || row.value === null ? undefined : String(row.value) };
+}
+
+export function notSqlite(path: string, cause?: unknown): StoreError {
+  return new StoreError('not_sqlite', `${path} is not a SQLite database. Nothing was changed.`,
+    'Point --db or MESHFLEET_DB at a Meshfleet database, or at a path where a new one may be created. (A legacy JSON ledger is imported with `meshfleet migrate <ledger.json>`.)', { cause });
+}
+
+/**
+ * Decides from what a file holds, however it was read (by SQLite, or from the bytes on disk):
+ * empty (ours to claim), Meshfleet's at a version this build can open, or refused.
+ */
+export function judgeSchema(path: string, facts: SchemaFacts, latestVersion: number): SchemaState {
+  const { applicationId, objectCount, schemaVersion } = facts;
   if (applicationId === 0 && objectCount === 0) return { kind: 'empty' };
   if (applicationId !== MESHFLEET_APPLICATION_ID) {
     throw new StoreError('not_meshfleet',
       `${path} is not a Meshfleet database: it is a SQLite file of another program (application_id ${applicationId}, ${objectCount} schema objects). Nothing was changed.`,
       'Point --db or MESHFLEET_DB at a Meshfleet database, or at a path where a new one may be created.');
   }
-  const hasMeta = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meshfleet_meta'").get() !== undefined;
-  const row = hasMeta
-    ? (db.prepare("SELECT value FROM meshfleet_meta WHERE key = 'schema_version'").get() as { value: string } | undefined)
-    : undefined;
-  if (row === undefined) {
+  if (schemaVersion === undefined) {
     throw new StoreError('not_meshfleet',
       `${path} carries Meshfleet's mark but has no schema version in meshfleet_meta. Nothing was changed.`,
       'The file was altered outside Meshfleet; restore it from a backup or point --db at a new file.');
   }
-  const version = Number(row.value);
+  const version = Number(schemaVersion);
+  if (!Number.isInteger(version) || version < 1) {
+    throw new StoreError('not_meshfleet',
+      `${path} carries Meshfleet's mark but its schema version is ${JSON.stringify(schemaVersion)}, not a version number. Nothing was changed.`,
+      'The file was altered outside Meshfleet; restore it from a backup or point --db at a new file.');
+  }
   if (version > latestVersion) {
     throw new StoreError('too_new',
       `${path} has schema version ${version}, written by a newer Meshfleet; this build knows up to version ${latestVersion}. Nothing was changed.`,

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import {
   type Compilable, DummyDriver, Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
 } from 'kysely';
+import { checkBeforeOpen } from './adoption.js';
+import { StoreError } from './errors.js';
 import { loadMigrations, migrate, readSchemaState, type Migration } from './migrator.js';
 import type { Schema } from './schema.js';
 import { prepareHotStatements, type HotStatements } from './statements.js';
@@ -17,6 +18,11 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Migrations to apply; the package's migrations/ by default. Tests pass their own. */
   migrations?: Migration[];
+  /**
+   * Create the database's folder when it is missing. Only for the default location
+   * (~/.meshfleet): a path the user typed with a missing folder is more likely a typo.
+   */
+  createParentDir?: boolean;
 }
 
 export interface Store {
@@ -43,17 +49,19 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 let defaultMigrations: Migration[] | undefined;
 
 /**
- * Opens (or creates) a Meshfleet database and brings its schema up to date. A file that is not
- * SQLite, not Meshfleet's, or from a newer Meshfleet is refused with a StoreError before anything
- * is written to it.
+ * Opens (or creates) a Meshfleet database and brings its schema up to date. A path that cannot
+ * hold a database, or a file that is not SQLite, not Meshfleet's, or from a newer Meshfleet, is
+ * refused with a StoreError before any SQLite connection opens it, so nothing about it changes:
+ * not the main file, nor its -wal or -shm.
  */
 export function openStore(path: string, options: OpenOptions = {}): Store {
   const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  if (path !== ':memory:' && !existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true });
-  const db = new BetterSqlite3(path, { timeout: busyTimeoutMs });
+  if (path !== ':memory:') checkBeforeOpen(path, migrations.length, { createParentDir: options.createParentDir ?? false });
+  const db = openConnection(path, { timeout: busyTimeoutMs });
   try {
-    readSchemaState(db, path, migrations.length); // refuse foreign or newer files before any write
+    // Again through SQLite, under its locks: the file may have changed since it was read above.
+    readSchemaState(db, path, migrations.length);
     enableWal(db, busyTimeoutMs);
     db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
@@ -61,7 +69,7 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
     return wrap(path, db);
   } catch (err) {
     db.close();
-    throw err;
+    throw asStoreError(path, err);
   }
 }
 
@@ -73,10 +81,12 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
 export function openSnapshot(path: string, options: OpenOptions = {}): Store {
   const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
   let db: BetterSqlite3.Database;
-  if (existsSync(path)) {
+  // A dry run creates nothing, so a missing file (or folder) is an empty database to it.
+  const existing = existsSync(path) ? checkBeforeOpen(path, migrations.length, { createParentDir: false }) : undefined;
+  if (existing !== undefined) {
     // Not readonly: a readonly connection cannot open a WAL file whose -shm is gone. Only reads
     // run on it, so the database itself is not changed.
-    const file = new BetterSqlite3(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    const file = openConnection(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     try {
       readSchemaState(file, path, migrations.length);
       const image = file.serialize();
@@ -129,6 +139,32 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     },
     close: () => db.close(),
   };
+}
+
+function openConnection(path: string, options: BetterSqlite3.Options): BetterSqlite3.Database {
+  try {
+    return new BetterSqlite3(path, options);
+  } catch (err) {
+    throw asStoreError(path, err);
+  }
+}
+
+/**
+ * What the checks before opening cannot foresee (a disk that is full or failing, a file system
+ * that refuses locks) is still the user's to fix, not a bug: say so in one line.
+ */
+function asStoreError(path: string, err: unknown): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof StoreError || typeof code !== 'string') return err;
+  if (/^SQLITE_(CANTOPEN|READONLY|PERM|IOERR|FULL|NOLFS|AUTH)/.test(code)) {
+    return new StoreError('unusable_path', `${path} cannot be used: ${(err as Error).message} (${code}).`,
+      'Check the disk, the file and its folder, or point --db or MESHFLEET_DB at another path.', { cause: err });
+  }
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
+    return new StoreError('unreadable', `${path} cannot be read as a database: ${(err as Error).message} (${code}).`,
+      'Restore it from a backup, or point --db or MESHFLEET_DB at another file.', { cause: err });
+  }
+  return err;
 }
 
 /**
