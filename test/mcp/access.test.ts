@@ -1,4 +1,4 @@
-// The authorization table from an agent's side: what its own server offers, and what it refuses.
+// An agent's own server: who it acts as, what it offers by profile, and what it refuses.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TOOL_ACCESS } from '../../src/mcp/access.js';
 import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
@@ -126,5 +126,44 @@ describe('an agent\'s server proves who it is', () => {
     await expect(startHarness({ agentId: worker }, { dir: host.dir, dbPath: host.dbPath })).rejects.toThrow(/MESHFLEET_AGENT_TOKEN is missing/);
     await expect(startHarness({ agentId: worker, agentToken: `test-token-of-${lead}` }, { dir: host.dir, dbPath: host.dbPath }))
       .rejects.toThrow(/MESHFLEET_AGENT_TOKEN is not the token of agent/);
+  });
+});
+
+describe('an agent\'s own server acts as that agent', () => {
+  it('fills in its own ids, so a worker\'s prompt needs none', async () => {
+    const mine = await ownServer(worker);
+    const { recipients } = await mine.ok('send_message', { to_agent_id: lead, type: 'question', payload: 'ready?' });
+    expect(recipients).toEqual([lead]);
+    const [sent] = (await host.ok('get_inbox', { agent_id: lead })).messages;
+    expect(sent).toMatchObject({ from_agent_id: worker, fleet_id: fleetId, payload: 'ready?' });
+
+    await host.ok('send_message', { fleet_id: fleetId, from_agent_id: lead, to_agent_id: worker, type: 'result', payload: 'yes' });
+    const { messages } = await mine.ok('get_inbox');
+    expect(messages.map((m: { payload: string }) => m.payload)).toEqual(['yes']);
+    expect(await mine.ok('ack_message', { message_id: messages[0].id })).toEqual({ ok: true, already_acknowledged: false });
+    expect(await mine.ok('register_capability', { role: 'coder', skills: ['go'] })).toMatchObject({ agent_id: worker, fleet_id: fleetId });
+  });
+
+  it('refuses to send, read or acknowledge as another agent', async () => {
+    const mine = await ownServer(worker);
+    expect(await mine.fails('send_message', { from_agent_id: lead, to_agent_id: worker, type: 'alert', payload: 'spoof' }))
+      .toBe(`This server acts as agent "${worker}"; it cannot send as "${lead}". Leave out from_agent_id: it defaults to this agent.`);
+    expect(await mine.fails('get_inbox', { agent_id: lead })).toMatch(/cannot read the inbox as/);
+    expect(await mine.fails('wait_for_messages', { agent_id: lead, timeout_ms: 10 })).toMatch(/cannot read the inbox as/);
+    expect(await mine.fails('ack_message', { agent_id: lead, message_id: 'msg-x' })).toMatch(/cannot acknowledge as/);
+    expect(await mine.fails('send_messages', { messages: [{ from_agent_id: lead, to_agent_id: worker, type: 'alert', payload: 'spoof' }] })).toMatch(/cannot send as/);
+    expect(await mine.fails('register_capability', { agent_id: lead, role: 'x', skills: [] })).toMatch(/cannot register capabilities as/);
+    expect((await host.ok('get_inbox', { agent_id: worker })).messages).toEqual([]);
+  });
+
+  it('the host\'s server keeps full access, and asks for the ids', async () => {
+    expect(await host.fails('send_message', { to_agent_id: lead, type: 'alert', payload: 'x' })).toMatch(/^fleet_id is required\./);
+    expect(await host.fails('send_message', { fleet_id: fleetId, to_agent_id: lead, type: 'alert', payload: 'x' })).toMatch(/^from_agent_id is required\./);
+    expect(await host.fails('get_inbox', {})).toMatch(/^agent_id is required\./);
+    await host.ok('send_message', { fleet_id: fleetId, from_agent_id: lead, to_agent_id: worker, type: 'alert', payload: 'as anyone' });
+  });
+
+  it('a server told to act as an agent that does not exist will not start', async () => {
+    await expect(startHarness({ agentId: 'agent-ghost' }, { dir: host.dir, dbPath: host.dbPath })).rejects.toThrow(/MESHFLEET_AGENT_ID is "agent-ghost", but .* has no such agent/);
   });
 });
