@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    // Child-process tests run the built dist/: refuse to run against a stale one.
+    globalSetup: ['test/helpers/fresh-dist.ts'],
   },
 });

@@ -1,47 +1,27 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { readConfig, type Config } from '../config.js';
 import { packageRoot } from '../store/package-root.js';
 
-/** What a command may know of the world: environment and flags are read here, once. */
+/** What a command may know of the world. Tests build their own; the meshfleet process builds it from `process`. */
 export interface Context {
-  readonly env: NodeJS.ProcessEnv;
+  /** The environment and the working folder, read once (src/config.ts). */
+  readonly config: Config;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly version: string;
-  readonly homeDir: string;
-  /** --db, else MESHFLEET_DB, else ~/.meshfleet/mesh.db */
-  dbPath(flag?: string): string;
-  /** dbPath, and whether it is the default location (whose folder Meshfleet may create). */
-  dbLocation(flag?: string): DbLocation;
-  /** The old server's ledger: AGENT_MESH_DATA_FILE, else ~/.config/opencode/agent-mesh.json */
-  legacyLedgerPath(): string;
 }
 
-export interface DbLocation {
-  path: string;
-  isDefault: boolean;
-}
-
+/** The one place the CLI reads its process's environment. */
 export function processContext(): Context {
-  const env = process.env;
-  const home = env.HOME ?? homedir();
-  const dbLocation = (flag?: string): DbLocation => {
-    const chosen = flag ?? nonEmpty(env.MESHFLEET_DB);
-    return chosen === undefined
-      ? { path: join(home, '.meshfleet', 'mesh.db'), isDefault: true }
-      : { path: resolve(chosen), isDefault: false };
-  };
   return {
-    env,
+    config: readConfig({ env: process.env, cwd: process.cwd() }),
     stdout: process.stdout,
     stderr: process.stderr,
-    homeDir: home,
-    version: (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version,
-    dbPath: (flag) => dbLocation(flag).path,
-    dbLocation,
-    legacyLedgerPath: () => resolve(nonEmpty(env.AGENT_MESH_DATA_FILE) ?? join(home, '.config', 'opencode', 'agent-mesh.json')),
+    version: packageVersion(),
   };
 }
 
-const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}

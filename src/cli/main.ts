@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { log } from '../log.js';
+import { inspect } from 'node:util';
+import { ConfigError } from '../config.js';
 import { MeshError } from '../mesh/errors.js';
 import { LedgerError } from '../store/legacy/ledger.js';
 import { StoreError } from '../store/errors.js';
@@ -13,15 +14,15 @@ import { serveCommand } from './serve.js';
 
 export const COMMANDS: Command[] = [serveCommand, migrateCommand, pruneCommand];
 
-function helpText(ctx: Context): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+function helpText(ctx: Context, commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
     `meshfleet ${ctx.version}: a coordination layer for fleets of AI coding agents, on one SQLite database`,
     '',
     'Usage: meshfleet <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
     'Options:',
     '  --help      Show this help, or a command\'s with `meshfleet <command> --help`',
@@ -32,19 +33,22 @@ function helpText(ctx: Context): string {
   ].join('\n');
 }
 
-/** Runs the CLI; returns the exit code. The one place errors become messages. */
-export async function main(argv: string[], ctx: Context): Promise<number> {
+/**
+ * Runs the CLI; returns the exit code. The one place errors become messages: 2 for bad flags or
+ * settings, 1 for what the user can fix, 70 (EX_SOFTWARE) for anything else, which is our bug.
+ */
+export async function main(argv: string[], ctx: Context, commands: readonly Command[] = COMMANDS): Promise<number> {
   const [first, ...rest] = argv;
   try {
     if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-      ctx.stdout.write(helpText(ctx));
+      ctx.stdout.write(helpText(ctx, commands));
       return 0;
     }
     if (first === '--version' || first === '-v') {
       ctx.stdout.write(`${ctx.version}\n`);
       return 0;
     }
-    const command = COMMANDS.find((c) => c.name === first);
+    const command = commands.find((c) => c.name === first);
     if (command === undefined) {
       throw new UsageError(first.startsWith('-') ? `unknown option '${first}'.` : `unknown command '${first}'.`);
     }
@@ -60,11 +64,17 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       ctx.stderr.write(`meshfleet: ${sentence!.charAt(0).toLowerCase()}${sentence!.slice(1)} Run 'meshfleet --help'.\n`);
       return 2;
     }
+    if (err instanceof ConfigError) {
+      // Its message starts with the variable's or flag's name, which keeps its case.
+      ctx.stderr.write(`meshfleet: ${err.message}\n`);
+      return 2;
+    }
     if (err instanceof StoreError || err instanceof LedgerError || err instanceof MeshError) {
       ctx.stderr.write(`meshfleet: ${err.message}\n  ${err.hint}\n`);
       return 1;
     }
-    log.error('unexpected failure; this is a bug in meshfleet', err);
+    // The whole error (stack, cause, fields such as `code`) on stderr: a bug report needs it, and stdout may be a pipe to a program.
+    ctx.stderr.write(`meshfleet: unexpected failure; this is a bug in meshfleet. Please report it with what follows.\n${inspect(err)}\n`);
     return 70;
   }
 }

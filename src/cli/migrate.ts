@@ -24,7 +24,7 @@ export const migrateCommand: Command = {
     });
     if (positionals.length > 1) throw new UsageError(`migrate takes one ledger file; got ${positionals.length}.`);
     const explicit = positionals[0];
-    const ledgerPath = explicit === undefined ? ctx.legacyLedgerPath() : resolve(explicit);
+    const ledgerPath = explicit === undefined ? ctx.config.legacyLedgerPath : resolve(ctx.config.cwd, explicit);
     if (explicit === undefined && !existsSync(ledgerPath)) {
       ctx.stdout.write(`No legacy ledger at ${ledgerPath}; nothing to import. Pass a file, or set AGENT_MESH_DATA_FILE.\n`);
       return 0;
@@ -33,7 +33,7 @@ export const migrateCommand: Command = {
     const file = readLedgerFile(ledgerPath);
     const plan = planImport(parseLedger(file.text));
     const dryRun = values['dry-run'];
-    const { path: dbPath, isDefault } = ctx.dbLocation(values.db);
+    const { path: dbPath, isDefault } = ctx.config.database(values.db);
     const store = dryRun ? openSnapshot(dbPath) : openStore(dbPath, { createParentDir: isDefault });
     try {
       const report = importLedger(store, plan, file, { dryRun });

@@ -42,7 +42,7 @@ export const pruneCommand: Command = {
     }
     const dryRun = values['dry-run'];
     if (dryRun && values.vacuum) throw new UsageError('--vacuum cannot be combined with --dry-run.');
-    const dbPath = ctx.dbPath(values.db);
+    const dbPath = ctx.config.database(values.db).path;
     if (!existsSync(dbPath)) {
       throw new MeshError('not_found', `No database at ${dbPath}; nothing to prune.`, 'Pass --db PATH, or set MESHFLEET_DB, to the database to prune.');
     }

@@ -2,49 +2,40 @@ import { parseArgs } from 'node:util';
 import { log } from '../log.js';
 import { createMcpServer, createToolDeps } from '../mcp/server.js';
 import { LineStdioTransport } from '../mcp/stdio-transport.js';
-import { RUNTIMES, type RuntimeName } from '../runtime/adapters.js';
 import { openStore } from '../store/open.js';
-import { UsageError, type Command } from './command.js';
+import type { Command } from './command.js';
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run the MCP server over stdio (what an MCP host launches)',
   usage: 'meshfleet serve [--db PATH] [--runtime opencode|command] [--durability normal|full]\n\n'
-    + 'Environment: MESHFLEET_DB, MESHFLEET_RUNTIME, MESHFLEET_AGENT_COMMAND (command runtime),\n'
-    + 'MESHFLEET_RETRY_BASE_MS (first retry delay, default 1000), MESHFLEET_AGENT_TIMEOUT_MS (default 30 min),\n'
-    + 'MESHFLEET_SSE_PORT and MESHFLEET_AUTH_TOKEN (subscribe_inbox streams), MESHFLEET_AGENT_ID (act as that agent).',
+    + 'Environment (read once at start; a bad value is an error before anything starts):\n'
+    + '  MESHFLEET_DB                 the database, unless --db is given (default ~/.meshfleet/mesh.db)\n'
+    + '  MESHFLEET_RUNTIME            opencode or command, unless --runtime is given (default opencode)\n'
+    + '  MESHFLEET_AGENT_COMMAND      the command runtime\'s command line, run through the shell per agent\n'
+    + '  MESHFLEET_RETRY_BASE_MS      first retry delay, 0 to 3600000 (default 1000)\n'
+    + '  MESHFLEET_AGENT_TIMEOUT_MS   how long an agent may run, 1 to 2147483647 (default 30 min)\n'
+    + '  MESHFLEET_SSE_PORT           port of subscribe_inbox streams, 1-65535 (default: a free one)\n'
+    + '  MESHFLEET_AUTH_TOKEN         operator bearer token for those streams (printable ASCII, no spaces)\n'
+    + '  MESHFLEET_AGENT_ID, MESHFLEET_AGENT_TOKEN   act as that agent (set by the server that spawned it)',
   async run(args, ctx) {
     const { values } = parseArgs({
       args,
-      options: { db: { type: 'string' }, runtime: { type: 'string' }, durability: { type: 'string', default: 'normal' } },
+      options: { db: { type: 'string' }, runtime: { type: 'string' }, durability: { type: 'string' } },
     });
-    const runtime = values.runtime ?? ctx.env.MESHFLEET_RUNTIME ?? 'opencode';
-    if (!(RUNTIMES as readonly string[]).includes(runtime)) throw new UsageError(`unknown runtime '${runtime}'; use one of ${RUNTIMES.join(', ')}.`);
-    if (values.durability !== 'normal' && values.durability !== 'full') throw new UsageError(`--durability is 'normal' or 'full', not '${values.durability}'.`);
-    const portText = ctx.env.MESHFLEET_SSE_PORT;
-    const port = portText ? Number(portText) : undefined;
-    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65_536)) throw new UsageError(`MESHFLEET_SSE_PORT must be a port number, not '${portText}'.`);
-
-    const msFromEnv = (name: string): number | undefined => {
-      const text = ctx.env[name];
-      if (text === undefined || text === '') return undefined;
-      const ms = Number(text);
-      if (!Number.isInteger(ms) || ms < 0) throw new UsageError(`${name} must be a whole number of milliseconds, not '${text}'.`);
-      return ms;
-    };
-    const supervision = { retryBaseMs: msFromEnv('MESHFLEET_RETRY_BASE_MS'), agentTimeoutMs: msFromEnv('MESHFLEET_AGENT_TIMEOUT_MS') };
-    const { path: dbPath, isDefault } = ctx.dbLocation(values.db);
-    const store = openStore(dbPath, { durability: values.durability, createParentDir: isDefault });
+    // Everything is checked before the database is opened: a bad setting starts nothing.
+    const config = ctx.config.serve(values);
+    const store = openStore(config.db.path, { durability: config.durability, createParentDir: config.db.isDefault });
     const deps = createToolDeps(store, {
       version: ctx.version,
-      runtime: { runtime: runtime as RuntimeName, agentCommand: ctx.env.MESHFLEET_AGENT_COMMAND, dbPath },
-      push: { port, token: ctx.env.MESHFLEET_AUTH_TOKEN || undefined },
-      env: ctx.env,
-      projectDir: process.cwd(),
-      homeDir: ctx.homeDir,
-      supervision,
-      agentId: ctx.env.MESHFLEET_AGENT_ID || undefined,
-      agentToken: ctx.env.MESHFLEET_AGENT_TOKEN || undefined,
+      runtime: { runtime: config.runtime, agentCommand: config.agentCommand, dbPath: config.db.path },
+      push: { port: config.ssePort, token: config.authToken },
+      env: config.inheritedEnv,
+      projectDir: config.projectDir,
+      homeDir: config.homeDir,
+      supervision: { retryBaseMs: config.retryBaseMs, agentTimeoutMs: config.agentTimeoutMs },
+      agentId: config.agentId,
+      agentToken: config.agentToken,
     });
     const server = createMcpServer(deps);
     const transport = new LineStdioTransport();

@@ -16,10 +16,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { readAgentEnvironment } from '../config.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
-const role = process.env.MESHFLEET_ROLE ?? 'agent';
-const prompt = process.env.MESHFLEET_PROMPT ?? '';
+const given = readAgentEnvironment(process.env);
+const { role, prompt } = given;
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
   const result = await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 });
@@ -30,10 +31,10 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
 
 async function pipeline(): Promise<string> {
   const client = new Client({ name: `test-agent ${role}`, version: '0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: process.env as Record<string, string>, stderr: 'inherit' }));
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: given.inheritedEnv as Record<string, string>, stderr: 'inherit' }));
   try {
-    const me = process.env.MESHFLEET_AGENT_ID!;
-    const { agents } = await call(client, 'fleet_status', { fleet_id: process.env.MESHFLEET_FLEET_ID });
+    const me = given.agentId!;
+    const { agents } = await call(client, 'fleet_status', { fleet_id: given.fleetId });
     const order: string[] = agents.map((a: { id: string }) => a.id);
     const position = order.indexOf(me);
     let work = role;
@@ -68,7 +69,7 @@ async function main(prompt: string): Promise<void> {
   }
   if (prompt.startsWith('record-env:')) {
     const [file, rest] = splitPrefix(prompt, 'record-env:');
-    const seen = { agent_token: process.env.MESHFLEET_AGENT_TOKEN ?? null, auth_token_set: process.env.MESHFLEET_AUTH_TOKEN !== undefined };
+    const seen = { agent_token: given.agentToken ?? null, auth_token_set: given.hasOperatorToken };
     appendFileSync(file, `${JSON.stringify(seen)}\n`);
     return main(rest);
   }

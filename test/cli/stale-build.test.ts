@@ -1,0 +1,40 @@
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { requireFreshBuild, staleBuilds } from '../helpers/fresh-dist.js';
+import { tempDir } from '../helpers/files.js';
+
+let temp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  temp = tempDir();
+  mkdirSync(join(temp.dir, 'src', 'cli'), { recursive: true });
+  mkdirSync(join(temp.dir, 'dist', 'src', 'cli'), { recursive: true });
+});
+afterEach(() => temp.cleanup());
+
+/** A file with a modification time `at` seconds into the epoch. */
+function file(path: string, at: number): void {
+  writeFileSync(join(temp.dir, path), '');
+  utimesSync(join(temp.dir, path), at, at);
+}
+
+describe('tests that run dist/ refuse a stale build', () => {
+  it('pass when every source is built after its last change', () => {
+    file('src/cli/main.ts', 1_000);
+    file('dist/src/cli/main.js', 2_000);
+    file('src/types.d.ts', 3_000); // declarations build to nothing
+    expect(staleBuilds(temp.dir)).toEqual([]);
+    expect(() => requireFreshBuild(temp.dir)).not.toThrow();
+  });
+
+  it('fail, naming the file, when a source changed after the build or was never built', () => {
+    file('src/cli/main.ts', 3_000);
+    file('dist/src/cli/main.js', 2_000);
+    file('src/config.ts', 1_000);
+    expect(staleBuilds(temp.dir)).toEqual(expect.arrayContaining([
+      { source: 'src/cli/main.ts', built: 'dist/src/cli/main.js' },
+      { source: 'src/config.ts', built: 'dist/src/config.js' },
+    ]));
+    expect(() => requireFreshBuild(temp.dir)).toThrow(/^dist\/ is older than src\/: run `npm run build` \(dist\/src\/.* is missing or older than src\/.*, and 1 more\)\.$/);
+  });
+});
