@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import type { Store } from '../src/store/open.js';
 
 export const AGENT_IDS = Array.from({ length: 10 }, (_, i) => `agent-${i}`);
@@ -50,21 +51,27 @@ export function scratchDir(): { dir: string; dispose: () => void } {
 
 /**
  * Stores `count` acknowledged messages between two agents straight through SQL (a million sends
- * through the tools would take minutes), then checkpoints the WAL empty, as a long-running mesh
- * would have it. A server that is still closing may hold a read for a moment: retry until empty.
+ * through the tools would take minutes), on a second connection as a script would, then
+ * checkpoints the WAL empty, as a long-running mesh would have it. A server that is still closing
+ * may hold a read for a moment: retry until empty.
  */
 export function bulkAcknowledgedMessages(store: Store, count: number, fleetId: string, a: string, b: string): void {
-  store.db.transaction(() => {
-    store.db.prepare(`
-      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-      INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at)
-      SELECT 'bulk-' || i, ?, CASE i % 2 WHEN 0 THEN ? ELSE ? END, CASE i % 2 WHEN 0 THEN ? ELSE ? END, 'handoff', 'bulk message ' || i, 1700000000000 + i FROM n`)
-      .run(count, fleetId, a, b, b, a);
-    store.db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) SELECT seq, to_agent_id, 1, sent_at FROM messages WHERE id LIKE 'bulk-%'").run();
-  }).immediate();
-  for (let tries = 0; tries < 100; tries++) {
-    const [result] = store.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
-    if (result!.busy === 0 && result!.log === 0) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  const db = new BetterSqlite3(store.path, { fileMustExist: true, timeout: 10_000 });
+  try {
+    db.transaction(() => {
+      db.prepare(`
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+        INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at)
+        SELECT 'bulk-' || i, ?, CASE i % 2 WHEN 0 THEN ? ELSE ? END, CASE i % 2 WHEN 0 THEN ? ELSE ? END, 'handoff', 'bulk message ' || i, 1700000000000 + i FROM n`)
+        .run(count, fleetId, a, b, b, a);
+      db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) SELECT seq, to_agent_id, 1, sent_at FROM messages WHERE id LIKE 'bulk-%'").run();
+    }).immediate();
+    for (let tries = 0; tries < 100; tries++) {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
+      if (result!.busy === 0 && result!.log === 0) break;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  } finally {
+    db.close();
   }
 }

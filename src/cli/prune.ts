@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import BetterSqlite3 from 'better-sqlite3';
 import { MeshError } from '../mesh/errors.js';
 import {
   PRUNE_KINDS, parseDurationMs, pruneReportJson, pruneSettledFleets, vacuum, type PruneReport, type VacuumReport,
 } from '../mesh/retention.js';
-import { loadMigrations, readSchemaState } from '../store/migrator.js';
-import { openSnapshot, openStore, type Store } from '../store/open.js';
+import { openStore, openUnchanged } from '../store/open.js';
 import { UsageError, type Command } from './command.js';
 
 export const pruneCommand: Command = {
@@ -59,23 +57,6 @@ export const pruneCommand: Command = {
     }
   },
 };
-
-/**
- * A dry run writes nothing. Opening a file whose schema is current writes nothing either; one
- * that an older Meshfleet left would be migrated by opening it, so it is read from a private copy.
- */
-function openUnchanged(dbPath: string): Store {
-  const migrations = loadMigrations();
-  const db = new BetterSqlite3(dbPath, { fileMustExist: true });
-  let current: boolean;
-  try {
-    const state = readSchemaState(db, dbPath, migrations.length);
-    current = state.kind === 'meshfleet' && state.version === migrations.length;
-  } finally {
-    db.close();
-  }
-  return current ? openStore(dbPath, { migrations }) : openSnapshot(dbPath, { migrations });
-}
 
 const LABELS: Record<(typeof PRUNE_KINDS)[number], string> = {
   fleets: 'fleets', agents: 'agents', messages: 'messages', deliveries: 'deliveries', receipts: 'receipts', events: 'events',

@@ -75,8 +75,8 @@ export function checkIncoming(value: unknown): Checked {
  */
 export function idOfTruncated(head: string, tail: string): RequestId | null {
   const value = String.raw`(-?\d+|"(?:[^"\\]|\\.)*")`;
-  const first = new RegExp(String.raw`^\s*\{(?:\s*"(?:jsonrpc|method)"\s*:\s*"(?:[^"\\]|\\.)*"\s*,)*\s*"id"\s*:\s*${value}\s*[,}]`).exec(head);
-  const last = new RegExp(String.raw`[,{]\s*"id"\s*:\s*${value}\s*\}\s*$`).exec(tail);
+  const first = head.match(new RegExp(String.raw`^\s*\{(?:\s*"(?:jsonrpc|method)"\s*:\s*"(?:[^"\\]|\\.)*"\s*,)*\s*"id"\s*:\s*${value}\s*[,}]`));
+  const last = tail.match(new RegExp(String.raw`[,{]\s*"id"\s*:\s*${value}\s*\}\s*$`));
   for (const match of [first, last]) {
     if (match === null) continue;
     try {

@@ -171,7 +171,7 @@ export class InboxPush {
     } catch {
       return { status: 400, error: `Cannot parse the request target ${quote(req.url)}.` };
     }
-    const match = /^\/inbox\/([^/]+)$/.exec(url.pathname);
+    const match = url.pathname.match(/^\/inbox\/([^/]+)$/);
     if (match === null) return { status: 404, error: `Nothing at ${quote(url.pathname)}: streams are at GET /inbox/<agent_id>.` };
     if (req.method !== 'GET') return { status: 405, error: `${quote(req.method)} is not allowed: streams are read with GET.`, headers: { allow: 'GET' } };
     if (hasBody(req)) return { status: 400, error: 'A stream request has no body.' };
@@ -210,7 +210,7 @@ export class InboxPush {
   }
 
   private authorize(req: IncomingMessage, url: URL, agentId: string): Refusal | undefined {
-    const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
+    const bearer = (req.headers.authorization ?? '').match(/^Bearer +(\S+) *$/i)?.[1];
     const key = url.searchParams.get('key') ?? undefined;
     if (bearer === undefined && key === undefined) {
       return {

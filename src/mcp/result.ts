@@ -78,9 +78,9 @@ export function malformedTextAt(value: unknown): string | undefined {
  */
 export function useJsonErrors(server: McpServer, caller: Caller): void {
   (server as unknown as { createToolError: (message: string) => CallToolResult }).createToolError = (message) => {
-    const missing = /^MCP error -32602: Tool (.*) (?:not found|disabled)$/s.exec(message);
+    const missing = message.match(/^MCP error -32602: Tool (.*) (?:not found|disabled)$/s);
     if (missing !== null) return failed(unknownToolMessage(caller, missing[1]!));
-    const invalid = /^(?:MCP error -?\d+: )?Input validation error: Invalid arguments for tool (\S+): (.*)$/s.exec(message);
+    const invalid = message.match(/^(?:MCP error -?\d+: )?Input validation error: Invalid arguments for tool (\S+): (.*)$/s);
     if (invalid === null) return failed(message.replace(/^MCP error -?\d+: /, ''));
     const issues = invalid[2]!.split('\n').map(placeIssue);
     return failed(`Invalid arguments for ${invalid[1]}: ${[...new Set(issues)].join('; ')}.`);
@@ -89,7 +89,7 @@ export function useJsonErrors(server: McpServer, caller: Caller): void {
 
 /** "fleet_id is required at messages[1].fleet_id" → "messages[1]: fleet_id is required". */
 function placeIssue(line: string): string {
-  const at = / at ([\w$]+(?:\[\d+\]|\.[\w$]+)*)$/.exec(line);
+  const at = line.match(/ at ([\w$]+(?:\[\d+\]|\.[\w$]+)*)$/);
   if (at === null) return line;
   // The message names its own field; the path says where that field sits.
   const where = at[1]!.replace(/(^|\.)[\w$]+$/, '');

@@ -1,5 +1,4 @@
 import type { Store } from '../store/open.js';
-import { writeCapabilityTerms } from '../store/terms.js';
 import { MeshError } from './errors.js';
 import { quote } from './limits.js';
 import { recordEvent } from './events.js';
@@ -30,7 +29,7 @@ export function registerCapability(store: Store, cap: Capability, now: number = 
       context_window: cap.contextWindow ?? null, registered_at: now,
     }));
     cap.skills.forEach((skill, position) => store.run(store.sql.insertInto('capability_skills').values({ agent_id: cap.agentId, position, skill })));
-    writeCapabilityTerms(store.db, cap.agentId, cap.role, cap.skills);
+    store.capabilityTerms.replace(cap.agentId, cap.role, cap.skills);
     recordEvent(store, { kind: 'capability_registered', fleetId: cap.fleetId, agentId: cap.agentId, data: { role: cap.role, skills: cap.skills } }, now);
   });
 }

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import type { Compilable } from 'kysely';
 import type { Store } from '../store/open.js';
 
 export interface Health {
@@ -17,7 +18,9 @@ const fileSize = (path: string): number => {
 };
 
 export function getHealth(store: Store, startedAt: number, now: number = Date.now()): Health {
-  const count = (sql: string): number => store.db.prepare(sql).pluck().get() as number;
+  const { sql } = store;
+  const rows = sql.fn.countAll<number>().as('n');
+  const count = (query: Compilable<{ n: number }>): number => store.first(query)?.n ?? 0;
   return {
     status: 'ok',
     uptimeMs: now - startedAt,
@@ -28,13 +31,13 @@ export function getHealth(store: Store, startedAt: number, now: number = Date.no
       schemaVersion: Number(store.first(store.sql.selectFrom('meshfleet_meta').select('value').where('key', '=', 'schema_version'))?.value ?? 0),
     },
     counts: {
-      fleets: count('SELECT count(*) FROM fleets'),
-      fleetsRunning: count("SELECT count(*) FROM fleets WHERE status = 'running'"),
-      agents: count('SELECT count(*) FROM agents'),
-      agentsRunning: count("SELECT count(*) FROM agents WHERE status = 'running'"),
-      messages: count('SELECT count(*) FROM messages'),
-      pendingDeliveries: count('SELECT count(*) FROM deliveries WHERE acked = 0'),
-      templates: count('SELECT count(DISTINCT name) FROM templates'),
+      fleets: count(sql.selectFrom('fleets').select(rows)),
+      fleetsRunning: count(sql.selectFrom('fleets').select(rows).where('status', '=', 'running')),
+      agents: count(sql.selectFrom('agents').select(rows)),
+      agentsRunning: count(sql.selectFrom('agents').select(rows).where('status', '=', 'running')),
+      messages: count(sql.selectFrom('messages').select(rows)),
+      pendingDeliveries: count(sql.selectFrom('deliveries').select(rows).where('acked', '=', 0)),
+      templates: count(sql.selectFrom('templates').select((eb) => eb.fn.count<number>('name').distinct().as('n'))),
     },
   };
 }

@@ -6,10 +6,7 @@
 // milliseconds, and back-to-back transactions would let it miss every gap until its busy timeout
 // ran out.
 import type { Store } from '../store/open.js';
-import {
-  autoVacuumMode, databaseBytes, prepareRetentionStatements, vacuumFull, vacuumIncremental,
-  type RetentionCounts, type RetentionStatements,
-} from '../store/retention-sql.js';
+import type { RetentionCounts, RetentionStatements } from '../store/retention-sql.js';
 import { MeshError } from './errors.js';
 
 export const PRUNE_KINDS = ['fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities', 'outcomes', 'sendKeys'] as const;
@@ -91,13 +88,13 @@ export function pruneSettledFleets(store: Store, options: PruneOptions): PruneRe
   const fleetsPerTransaction = positive(options.fleetsPerTransaction ?? DEFAULT_FLEETS_PER_TRANSACTION, 'fleets_per_transaction');
   const rowsPerTransaction = positive(options.rowsPerTransaction ?? DEFAULT_ROWS_PER_TRANSACTION, 'rows_per_transaction');
   const cutoffAt = (options.now ?? Date.now()) - olderThanMs;
-  const sql = prepareRetentionStatements(store.db);
+  const sql = store.retention;
   const report = (counts: PruneCounts, transactions: number): PruneReport => ({
     olderThanMs, cutoffAt, dryRun: options.dryRun === true, counts, heldBackFleets: sql.heldBackFleets(cutoffAt), transactions,
   });
   if (options.dryRun === true) return report(fromRetention(sql.countPrunable(cutoffAt)), 0);
   // Inside a caller's transaction every step would be one savepoint, holding the lock throughout.
-  if (store.db.inTransaction) throw new Error('pruneSettledFleets() opens its own transactions; call it outside one');
+  if (store.inTransaction) throw new Error('pruneSettledFleets() opens its own transactions; call it outside one');
 
   const counts = emptyCounts();
   let transactions = 0;
@@ -182,15 +179,16 @@ function pruneSomeFleetlessEvents(sql: RetentionStatements, counts: PruneCounts,
  * fixed when a file is created, and changing it needs a full VACUUM), so it is refused there.
  */
 export function vacuum(store: Store, mode: VacuumMode): VacuumReport {
-  if (store.db.inTransaction) throw new Error('vacuum() cannot run inside a transaction');
-  if (mode === 'incremental' && autoVacuumMode(store.db) !== 'incremental') {
-    throw new MeshError('refused', `This database has auto_vacuum ${autoVacuumMode(store.db).toUpperCase()}, so an incremental vacuum frees nothing.`,
+  if (store.inTransaction) throw new Error('vacuum() cannot run inside a transaction');
+  const autoVacuum = store.vacuum.autoVacuum();
+  if (mode === 'incremental' && autoVacuum !== 'incremental') {
+    throw new MeshError('refused', `This database has auto_vacuum ${autoVacuum.toUpperCase()}, so an incremental vacuum frees nothing.`,
       'Run a full vacuum instead (meshfleet prune --vacuum), when the fleets are quiet.');
   }
-  const bytesBefore = databaseBytes(store.db);
-  if (mode === 'full') vacuumFull(store.db);
-  else vacuumIncremental(store.db);
-  const bytesAfter = databaseBytes(store.db);
+  const bytesBefore = store.vacuum.bytes();
+  if (mode === 'full') store.vacuum.full();
+  else store.vacuum.incremental();
+  const bytesAfter = store.vacuum.bytes();
   return { mode, bytesBefore, bytesAfter, bytesFreed: Math.max(0, bytesBefore - bytesAfter) };
 }
 
@@ -212,7 +210,7 @@ export function pruneReportJson(report: PruneReport, vacuumed?: VacuumReport): R
 
 /** Durations as people type them: 30d, 12h, 90m, 3600s. Undefined for anything else. */
 export function parseDurationMs(text: string): number | undefined {
-  const match = /^(\d+)([dhms])$/.exec(text.trim());
+  const match = text.trim().match(/^(\d+)([dhms])$/);
   if (match === null) return undefined;
   const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   return Number.isSafeInteger(ms) ? ms : undefined;

@@ -100,11 +100,9 @@ export function recordRoutingOutcome(store: Store, input: { agentId: string; cap
   if (key === '') throw new MeshError('invalid', 'capability_key must not be empty.', 'Pass the skill the work needed, e.g. "react".');
   return store.write(() => {
     const agent = requireAgent(store, input.agentId);
-    store.db.prepare('INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES (?, ?, ?, ?)')
-      .run(input.agentId, key, input.success ? 1 : 0, now);
+    store.outcomes.insert(input.agentId, key, input.success, now);
     recordEvent(store, { kind: 'routing_outcome_recorded', fleetId: agent.fleet_id, agentId: input.agentId, data: { capability_key: key, success: input.success } }, now);
-    const tally = store.db.prepare('SELECT coalesce(sum(succeeded), 0) AS wins, count(*) AS total FROM routing_outcomes WHERE agent_id = ? AND lower(capability_key) = ?')
-      .get(input.agentId, key) as { wins: number; total: number };
+    const tally = store.outcomes.tally(input.agentId, key);
     return { successes: tally.wins, failures: tally.total - tally.wins };
   });
 }

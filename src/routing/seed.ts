@@ -13,17 +13,18 @@ const SEEDED = 'routing_seeded';
  * edits, even emptying them, stay.
  */
 export function seedRoutingDefaults(store: Store, fixturesDir: string = join(packageRoot, 'fixtures')): boolean {
-  const isSeeded = () => store.db.prepare('SELECT 1 FROM meshfleet_meta WHERE key = ?').get(SEEDED) !== undefined;
+  const isSeeded = () => store.first(store.sql.selectFrom('meshfleet_meta').select('key').where('key', '=', SEEDED)) !== undefined;
   if (isSeeded()) return false;
   const taxonomy = JSON.parse(readFileSync(join(fixturesDir, 'taxonomy.json'), 'utf8')) as unknown;
   const groups = JSON.parse(readFileSync(join(fixturesDir, 'synonyms.json'), 'utf8')) as string[][];
   return store.write(() => {
     if (isSeeded()) return false; // another process seeded it while we read the files
-    const isEmpty = (table: 'skills' | 'synonyms') => store.db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() === undefined;
     // Data already there (written by a script, or a legacy tool) is the user's: keep it.
-    if (isEmpty('skills')) setTaxonomy(store, taxonomy);
-    if (isEmpty('synonyms')) for (const [term, ...synonyms] of groups) setSynonyms(store, term!, synonyms);
-    store.db.prepare('INSERT INTO meshfleet_meta (key, value) VALUES (?, ?)').run(SEEDED, String(Date.now()));
+    if (store.first(store.sql.selectFrom('skills').select('id').limit(1)) === undefined) setTaxonomy(store, taxonomy);
+    if (store.first(store.sql.selectFrom('synonyms').select('term').limit(1)) === undefined) {
+      for (const [term, ...synonyms] of groups) setSynonyms(store, term!, synonyms);
+    }
+    store.run(store.sql.insertInto('meshfleet_meta').values({ key: SEEDED, value: String(Date.now()) }));
     return true;
   });
 }

@@ -2,7 +2,6 @@
 import { MeshError } from '../mesh/errors.js';
 import { MAX_SYNONYM_PAGE, MAX_SYNONYMS, MAX_TERM_CHARS, quote } from '../mesh/limits.js';
 import type { Store } from '../store/open.js';
-import { synonymStatements } from '../store/synonym-pairs.js';
 import { normalizeTerm } from '../store/terms.js';
 
 /**
@@ -27,7 +26,7 @@ export function setSynonyms(store: Store, term: string, synonyms: readonly strin
     }
   });
   const group = [...new Set(normalized.filter((s) => s !== '' && s !== head))];
-  const statements = synonymStatements(store.db);
+  const statements = store.synonyms;
   store.write(() => {
     statements.forget(head);
     const members = [head, ...group];
@@ -58,7 +57,7 @@ export function listSynonyms(store: Store, page: { limit?: number; after?: strin
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SYNONYM_PAGE) {
     throw new MeshError('invalid', `limit must be a whole number from 1 to ${MAX_SYNONYM_PAGE}; got ${quote(limit)}.`, `Leave it out for ${MAX_SYNONYM_PAGE} terms per page.`);
   }
-  const statements = synonymStatements(store.db);
+  const statements = store.synonyms;
   // One more term than asked tells whether another page follows, without an empty last page.
   const terms = statements.termsAfter(page.after ?? null, limit + 1);
   const shown = terms.slice(0, limit);

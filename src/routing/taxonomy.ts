@@ -2,7 +2,7 @@
 // (every ancestor/descendant pair with its distance), replaced whole in one transaction.
 import { MeshError } from '../mesh/errors.js';
 import { MAX_TAXONOMY_DEPTH, MAX_TAXONOMY_NODES, MAX_TERM_CHARS, quote } from '../mesh/limits.js';
-import { taxonomyStatements, type NewSkill } from '../store/closure-table.js';
+import type { NewSkill } from '../store/closure-table.js';
 import type { Store } from '../store/open.js';
 import { normalizeTerm } from '../store/terms.js';
 
@@ -83,7 +83,7 @@ export function setTaxonomy(store: Store, tree: unknown): { nodes: number; pairs
  * lock is held (bench/route.bench.ts times it alone).
  */
 export function writeTaxonomy(store: Store, nodes: readonly TaxonomyNode[]): { nodes: number; pairs: number } {
-  const statements = taxonomyStatements(store.db);
+  const statements = store.taxonomy;
   return store.write(() => {
     statements.clear();
     return { nodes: nodes.length, pairs: statements.insert(nodes) };
@@ -92,7 +92,7 @@ export function writeTaxonomy(store: Store, nodes: readonly TaxonomyNode[]): { n
 
 /** The taxonomy as nested JSON: a node with only leaf children lists them as an array. */
 export function getTaxonomy(store: Store): { taxonomy: Record<string, unknown>; nodes: number } {
-  const rows = taxonomyStatements(store.db).nodes();
+  const rows = store.taxonomy.nodes();
   const children = new Map<number | null, { id: number; name: string }[]>();
   for (const row of rows) {
     const siblings = children.get(row.parent_id);

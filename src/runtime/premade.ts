@@ -43,17 +43,17 @@ export function listPremadeAgents(projectDir: string, homeDir: string): PremadeA
  * value like [a, b], becomes a comma-separated list.
  */
 function frontmatter(text: string): Record<string, string> {
-  const match = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text);
+  const match = text.match(/^---\r?\n([\s\S]*?)\r?\n---/);
   if (match === null) return {};
   const fields: Record<string, string> = {};
   let listKey: string | null = null;
   for (const line of match[1]!.split(/\r?\n/)) {
-    const item = /^\s+-\s*(.+)$/.exec(line);
+    const item = line.match(/^\s+-\s*(.+)$/);
     if (item !== null && listKey !== null) {
       fields[listKey] = [fields[listKey], unquote(item[1]!)].filter(Boolean).join(', ');
       continue;
     }
-    const kv = /^([A-Za-z_][\w-]*):\s*(.*)$/.exec(line);
+    const kv = line.match(/^([A-Za-z_][\w-]*):\s*(.*)$/);
     if (kv === null) continue;
     const value = unquote(kv[2]!);
     fields[kv[1]!] = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1).split(',').map((v) => unquote(v.trim())).join(', ') : value;

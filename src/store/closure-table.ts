@@ -34,16 +34,8 @@ const DELETE_ROWS_AT_MOST = 10_000;
 /** Closure pairs per INSERT: 600 parameters, below SQLite's oldest limit of 999. */
 const PAIRS_PER_INSERT = 200;
 
-const prepared = new WeakMap<BetterSqlite3.Database, TaxonomyStatements>();
-
-/** The taxonomy's statements for one connection, prepared on first use and kept. */
-export function taxonomyStatements(db: BetterSqlite3.Database): TaxonomyStatements {
-  let statements = prepared.get(db);
-  if (statements === undefined) prepared.set(db, (statements = prepare(db)));
-  return statements;
-}
-
-function prepare(db: BetterSqlite3.Database): TaxonomyStatements {
+/** The taxonomy's statements for one connection (the Store prepares them on first use, once). */
+export function prepareTaxonomyStatements(db: BetterSqlite3.Database): TaxonomyStatements {
   const closureHasMoreThan = db.prepare('SELECT count(*) FROM (SELECT 1 FROM skill_closure LIMIT ?)').pluck();
   const deleteClosure = db.prepare('DELETE FROM skill_closure');
   const closureDefinitions = db.prepare(

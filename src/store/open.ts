@@ -4,10 +4,17 @@ import {
   type Compilable, DummyDriver, Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
 } from 'kysely';
 import { checkBeforeOpen } from './adoption.js';
+import { prepareCapabilityTermStatements, type CapabilityTermStatements } from './capability-terms.js';
+import { prepareTaxonomyStatements, type TaxonomyStatements } from './closure-table.js';
+import { registerConnection } from './connection.js';
 import { StoreError } from './errors.js';
 import { loadMigrations, migrate, readSchemaState, type Migration } from './migrator.js';
+import { prepareRetentionStatements, type RetentionStatements } from './retention-sql.js';
+import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outcomes.js';
 import type { Schema } from './schema.js';
-import { prepareHotStatements, type HotStatements } from './statements.js';
+import { lazy, prepareHotStatements, type HotStatements } from './statements.js';
+import { prepareSynonymStatements, type SynonymStatements } from './synonym-pairs.js';
+import { prepareVacuumStatements, type VacuumStatements } from './vacuum.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -25,13 +32,26 @@ export interface OpenOptions {
   createParentDir?: boolean;
 }
 
+/**
+ * The database as the rest of Meshfleet sees it: one connection per process, every query run on
+ * it synchronously. SQL that only SQLite understands lives in src/store, behind the statement
+ * sets below, each prepared on the connection the first time it is used and then kept; the rest
+ * is built with `sql` and run with all/first/run. The connection itself is not exposed.
+ */
 export interface Store {
   readonly path: string;
-  /** The one connection of this process. Every query runs on it, synchronously. */
-  readonly db: BetterSqlite3.Database;
   /** Builds typed queries; it never executes them (run them with all/first/run). */
   readonly sql: Kysely<Schema>;
+  /** Sends, inbox reads, acks, route_work's query: the hot path (statements.ts). */
   readonly hot: HotStatements;
+  readonly capabilityTerms: CapabilityTermStatements;
+  readonly outcomes: OutcomeStatements;
+  readonly synonyms: SynonymStatements;
+  readonly taxonomy: TaxonomyStatements;
+  readonly retention: RetentionStatements;
+  readonly vacuum: VacuumStatements;
+  /** Whether a write() is running on this connection (its callback is on the stack). */
+  readonly inTransaction: boolean;
   /**
    * Runs fn in one write transaction begun IMMEDIATE, so it holds the write lock from its first
    * read. fn must be synchronous (an await would commit early); throw to roll back. Nested calls
@@ -105,6 +125,24 @@ export function openSnapshot(path: string, options: OpenOptions = {}): Store {
   return wrap(path, db);
 }
 
+/**
+ * Opens the database so that nothing about the file changes, for dry runs: the file itself when
+ * its schema is current (opening it then writes nothing), otherwise a private copy brought up to
+ * date (openSnapshot), since opening it for real would migrate it.
+ */
+export function openUnchanged(path: string, options: OpenOptions = {}): Store {
+  const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
+  const db = openConnection(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  let current: boolean;
+  try {
+    const state = readSchemaState(db, path, migrations.length);
+    current = state.kind === 'meshfleet' && state.version === migrations.length;
+  } finally {
+    db.close();
+  }
+  return current ? openStore(path, { ...options, migrations }) : openSnapshot(path, { ...options, migrations });
+}
+
 function wrap(path: string, db: BetterSqlite3.Database): Store {
   const transaction = db.transaction((fn: () => unknown) => fn());
   const sql = new Kysely<Schema>({
@@ -119,11 +157,25 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     const compiled = query.compile();
     return { statement: db.prepare(compiled.sql), parameters: compiled.parameters as unknown[] };
   };
-  return {
+  // Prepared on first use: a command that never touches a table prepares nothing for it, and a
+  // store opened on an older schema in a test prepares nothing that schema lacks.
+  const capabilityTerms = lazy(() => prepareCapabilityTermStatements(db));
+  const outcomes = lazy(() => prepareOutcomeStatements(db));
+  const synonyms = lazy(() => prepareSynonymStatements(db));
+  const taxonomy = lazy(() => prepareTaxonomyStatements(db));
+  const retention = lazy(() => prepareRetentionStatements(db));
+  const vacuum = lazy(() => prepareVacuumStatements(db));
+  const store: Store = {
     path,
-    db,
     sql,
     hot: prepareHotStatements(db),
+    get capabilityTerms() { return capabilityTerms(); },
+    get outcomes() { return outcomes(); },
+    get synonyms() { return synonyms(); },
+    get taxonomy() { return taxonomy(); },
+    get retention() { return retention(); },
+    get vacuum() { return vacuum(); },
+    get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     all: <R>(query: Compilable<R>): R[] => {
       const { statement, parameters } = prepare(query);
@@ -139,6 +191,8 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     },
     close: () => db.close(),
   };
+  registerConnection(store, db);
+  return store;
 }
 
 function openConnection(path: string, options: BetterSqlite3.Options): BetterSqlite3.Database {

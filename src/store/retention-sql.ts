@@ -22,8 +22,6 @@ export interface RetentionCounts {
   send_keys: number;
 }
 
-export type AutoVacuum = 'none' | 'full' | 'incremental';
-
 // A fleet may be pruned when it settled before the cutoff and none of its agents is still live.
 // Inconsistent rows (a settled fleet with a running agent) happen after crashes; such a fleet
 // waits until its agents settle too. `status IN (...)` repeats fleets_settled's WHERE, so that
@@ -126,31 +124,4 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
     deleteFleetlessEvents: (cutoff, limit) => deleteFleetless.run(cutoff, limit).changes,
     countPrunable: (cutoff) => count.get({ cutoff }) as RetentionCounts,
   };
-}
-
-/** The database's size as SQLite counts it (page_count × page_size), free pages included. */
-export function databaseBytes(db: BetterSqlite3.Database): number {
-  return (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
-}
-
-export function autoVacuumMode(db: BetterSqlite3.Database): AutoVacuum {
-  const mode = db.pragma('auto_vacuum', { simple: true }) as number;
-  return mode === 1 ? 'full' : mode === 2 ? 'incremental' : 'none';
-}
-
-/**
- * VACUUM rewrites the whole file under the write lock; writers of other processes wait (and
- * fail after their busy timeout). In WAL mode the rewritten pages land in the WAL, so a TRUNCATE
- * checkpoint follows to give the space back to the file system; it stops short, harmlessly,
- * while another connection still reads an older snapshot.
- */
-export function vacuumFull(db: BetterSqlite3.Database): void {
-  db.exec('VACUUM');
-  db.pragma('wal_checkpoint(TRUNCATE)');
-}
-
-/** Frees every page on the freelist; only does anything with auto_vacuum = INCREMENTAL. */
-export function vacuumIncremental(db: BetterSqlite3.Database): void {
-  db.pragma('incremental_vacuum');
-  db.pragma('wal_checkpoint(TRUNCATE)');
 }

@@ -31,7 +31,8 @@ export interface AgentRef {
   status: AgentStatus;
 }
 
-const lazy = <T>(make: () => T): (() => T) => {
+/** Makes a value on the first call and returns that same value from then on. */
+export const lazy = <T>(make: () => T): (() => T) => {
   let made: T | undefined;
   return () => (made ??= make());
 };

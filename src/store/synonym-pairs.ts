@@ -14,16 +14,8 @@ export interface SynonymStatements {
   pairsBetween(first: string, last: string): { term: string; synonym: string }[];
 }
 
-const prepared = new WeakMap<BetterSqlite3.Database, SynonymStatements>();
-
-/** The synonym statements of one connection, prepared on first use and kept. */
-export function synonymStatements(db: BetterSqlite3.Database): SynonymStatements {
-  let statements = prepared.get(db);
-  if (statements === undefined) prepared.set(db, (statements = prepare(db)));
-  return statements;
-}
-
-function prepare(db: BetterSqlite3.Database): SynonymStatements {
+/** The synonym statements of one connection (the Store prepares them on first use, once). */
+export function prepareSynonymStatements(db: BetterSqlite3.Database): SynonymStatements {
   const forget = db.prepare('DELETE FROM synonyms WHERE term = ? OR synonym = ?');
   const pair = db.prepare('INSERT OR IGNORE INTO synonyms (term, synonym) VALUES (?, ?)');
   // Each term is a range of the primary key.

@@ -1,6 +1,5 @@
 // How text becomes the lower-cased terms routing matches on. One tokenizer for task
 // descriptions, roles, skills, taxonomy names and synonyms, so they meet.
-import type BetterSqlite3 from 'better-sqlite3';
 
 // Letters, digits and + # . - make words: "c++", "node.js", "react-native" and "skill-3-2" stay whole.
 const WORD_SEPARATORS = /[^\p{L}\p{N}+#.-]+/u;
@@ -30,12 +29,4 @@ export function termsOf(text: string): string[] {
   const words = keywords(text);
   const parts = words.flatMap((w) => (w.includes('-') ? w.split('-').filter((p) => p.length > 0 && !STOP_WORDS.has(p)) : []));
   return [...new Set([normalizeTerm(text), ...words, ...parts].filter((t) => t.length > 0))];
-}
-
-/** Rewrites the routing terms of one capability (capability_terms, migration 0002). */
-export function writeCapabilityTerms(db: BetterSqlite3.Database, agentId: string, role: string, skills: readonly string[]): void {
-  db.prepare('DELETE FROM capability_terms WHERE agent_id = ?').run(agentId);
-  const insert = db.prepare('INSERT OR IGNORE INTO capability_terms (term, agent_id, field, source) VALUES (?, ?, ?, ?)');
-  for (const term of termsOf(role)) insert.run(term, agentId, 'role', role);
-  for (const skill of skills) for (const term of termsOf(skill)) insert.run(term, agentId, 'skill', skill);
 }

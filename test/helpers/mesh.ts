@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { createMcpServer, createToolDeps, type ServerConfig } from '../../src/mcp/server.js';
 import { hashToken } from '../../src/mesh/tokens.js';
 import { openStore, type OpenOptions, type Store } from '../../src/store/open.js';
+import { rawDatabase } from './database.js';
 import { tempDir } from './files.js';
 
 export interface Harness {
@@ -79,7 +80,7 @@ export async function startHarness(config: Partial<ServerConfig> = {}, existing?
  */
 export async function startAgentServer(host: Harness, agentId: string, config: Partial<ServerConfig> = {}): Promise<Harness> {
   const agentToken = `test-token-of-${agentId}`;
-  host.store.db.prepare('UPDATE agents SET token_hash = ? WHERE id = ?').run(hashToken(agentToken), agentId);
+  rawDatabase(host.dbPath).run('UPDATE agents SET token_hash = ? WHERE id = ?', hashToken(agentToken), agentId);
   return startHarness({ ...config, agentId, agentToken }, { dir: host.dir, dbPath: host.dbPath });
 }
 

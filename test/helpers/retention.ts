@@ -6,6 +6,7 @@ import { registerCapability } from '../../src/mesh/capabilities.js';
 import { ackMessage, sendMessage } from '../../src/mesh/messages.js';
 import { recordRoutingOutcome } from '../../src/routing/route-work.js';
 import type { Store } from '../../src/store/open.js';
+import { rawDatabase, withRawDatabase } from './database.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -30,13 +31,14 @@ export function seedFleet(store: Store, at: number, options: { agents?: number; 
   const broadcast = sendMessage(store, { fleetId: fleet.id, fromAgentId: second, toAgentId: '*', type: 'alert', payload }, at + 50);
   ackMessage(store, second, direct.messageId, at + 60);
   ackMessage(store, first, broadcast.messageId, at + 60);
-  store.write(() => {
-    const receipt = store.db.prepare('INSERT INTO receipts (message_id, agent_id, action, recorded_at, note) VALUES (?, ?, ?, ?, ?)');
+  // Receipts come only from legacy imports; both go straight into the file.
+  withRawDatabase(store.path, (db) => db.transaction(() => {
+    const receipt = db.prepare('INSERT INTO receipts (message_id, agent_id, action, recorded_at, note) VALUES (?, ?, ?, ?, ?)');
     receipt.run(direct.messageId, second, 'ack', at + 60, null);
     receipt.run(broadcast.messageId, first, 'seen', at + 60, 'noted');
-    store.db.prepare('INSERT INTO send_keys (fleet_id, idempotency_key, request_sha256, result, created_at) VALUES (?, ?, ?, ?, ?)')
+    db.prepare('INSERT INTO send_keys (fleet_id, idempotency_key, request_sha256, result, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(fleet.id, 'key-1', 'ab'.repeat(32), JSON.stringify({ message_ids: [direct.messageId] }), at + 40);
-  });
+  }).immediate());
   if (options.settle !== null) {
     for (const [i, agentId] of agentIds.entries()) {
       const failed = options.settle === 'failed' && i === 0;
@@ -69,7 +71,7 @@ export function seedRetentionMesh(store: Store, now: number): RetentionMesh {
     runningSinceLongAgo: seedFleet(store, old - 30 * DAY_MS, { settle: null }),
     settledWithRunningAgent: seedFleet(store, old, { settle: 'complete' }),
   };
-  store.db.prepare("UPDATE agents SET status = 'running' WHERE id = ?").run(mesh.settledWithRunningAgent.agentIds[0]);
+  rawDatabase(store.path).run("UPDATE agents SET status = 'running' WHERE id = ?", mesh.settledWithRunningAgent.agentIds[0]);
   seedFleetlessEvent(store, old, 'old');
   seedFleetlessEvent(store, now - DAY_MS, 'recent');
   return mesh;

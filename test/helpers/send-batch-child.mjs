@@ -6,6 +6,7 @@
 // Either way it prints one line first ("inside <n>" or "committed <n>") and then blocks.
 import { writeSync } from 'node:fs';
 import { sendMessages } from '../../dist/src/mesh/messages.js';
+import { connectionOf } from '../../dist/src/store/connection.js';
 import { openStore } from '../../dist/src/store/open.js';
 
 const [dbPath, fleetId, fromAgentId, toAgentId, countText, stopAt] = process.argv.slice(2);
@@ -17,7 +18,7 @@ const stop = (line) => {
 
 const store = openStore(dbPath);
 // A small page cache, so half a batch spills into the WAL file before the commit.
-store.db.pragma('cache_size = 64');
+connectionOf(store).pragma('cache_size = 64');
 const insertMessage = store.hot.insertMessage;
 let inserted = 0;
 store.hot.insertMessage = (message) => {

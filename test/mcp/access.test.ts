@@ -1,6 +1,7 @@
 // An agent's own server: who it acts as, what it offers by profile, and what it refuses.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TOOL_ACCESS } from '../../src/mcp/access.js';
+import { rawDatabase } from '../helpers/database.js';
 import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
 
 let host: Harness;
@@ -30,7 +31,7 @@ async function ownServer(agentId: string): Promise<Harness> {
 }
 
 const toolNames = async (h: Harness) => (await h.client.listTools()).tools.map((t) => t.name).sort();
-const rowCount = (table: string) => host.store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+const rowCount = (table: string) => rawDatabase(host.store.path).value(`SELECT count(*) FROM ${table}`);
 
 describe('each caller is offered the tools of its profile', () => {
   it('the operator gets every tool; a worker and a lead get exactly what the table gives them', async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_REPLY_BYTES } from '../../src/mesh/limits.js';
 import { packageRoot } from '../../src/store/package-root.js';
+import { rawDatabase } from '../helpers/database.js';
 import { startHarness, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
@@ -16,7 +17,7 @@ beforeEach(async () => {
 });
 afterEach(() => h.close());
 
-const count = (table: string) => h.store.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+const count = (table: string) => rawDatabase(h.store.path).value(`SELECT count(*) FROM ${table}`) as number;
 const send = (extra: Record<string, unknown> = {}) => ({ fleet_id, from_agent_id: a, to_agent_id: b, type: 'result', payload: 'x', ...extra });
 
 describe('inputs over their limit are refused, naming the field, the limit and the size', () => {
@@ -54,7 +55,7 @@ describe('inputs over their limit are refused, naming the field, the limit and t
     expect(await h.fails('set_skill_taxonomy', { taxonomy: { ['a\ud800']: [] } })).toMatch(/taxonomy\."a\\ud800" \(a key\) holds a lone/);
     expect(count('messages')).toBe(0);
     await h.ok('send_message', send({ payload: 'whole 😀' }));
-    expect(h.store.db.prepare('SELECT payload FROM messages').pluck().get()).toBe('whole 😀');
+    expect(rawDatabase(h.store.path).value('SELECT payload FROM messages')).toBe('whole 😀');
   });
 
   it('a missing argument is "required", and batch items say which one', async () => {
@@ -86,7 +87,7 @@ describe('replies stay under the byte budget', () => {
   it('fleet_status of large outputs pages by agents', async () => {
     const big = 'o'.repeat(60_000);
     const { fleet_id: wide } = await h.ok('spawn_fleet', { agents: Array.from({ length: 64 }, (_, i) => ({ role: `r${i}`, prompt: 'p'.repeat(90_000) })) });
-    h.store.db.prepare('UPDATE agents SET output = ?, error = ? WHERE fleet_id = ?').run(big, big, wide);
+    rawDatabase(h.store.path).run('UPDATE agents SET output = ?, error = ? WHERE fleet_id = ?', big, big, wide);
     const ids: string[] = [];
     let pages = 0;
     for (let offset: number | null = 0; offset !== null; pages++) {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rawDatabase } from '../helpers/database.js';
 import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
@@ -79,8 +80,8 @@ describe('list_fleets, set_fleet_timeout, attach_agent', () => {
     h = await startHarness({ runtime: { runtime: 'command', agentCommand: 'sleep 5', dbPath: '' } });
     const { fleet_id } = await h.ok('spawn_fleet', { agents: [{ role: 'a', prompt: 'p' }, { role: 'b', prompt: 'p' }] });
     await h.ok('spawn_fleet', { agents: [{ role: 'c', prompt: 'p' }] });
-    h.store.db.prepare("UPDATE agents SET status = 'interrupted' WHERE fleet_id = ? AND role = 'a'").run(fleet_id);
-    h.store.db.prepare("UPDATE agents SET status = 'pending' WHERE fleet_id = ? AND role = 'b'").run(fleet_id);
+    rawDatabase(h.store.path).run("UPDATE agents SET status = 'interrupted' WHERE fleet_id = ? AND role = 'a'", fleet_id);
+    rawDatabase(h.store.path).run("UPDATE agents SET status = 'pending' WHERE fleet_id = ? AND role = 'b'", fleet_id);
     const { fleets: [newest], has_more, next_offset } = await h.ok('list_fleets', { limit: 1 });
     expect(has_more).toBe(true);
     const { fleets: [older], has_more: more } = await h.ok('list_fleets', { limit: 1, offset: next_offset });
@@ -111,7 +112,7 @@ describe('list_fleets, set_fleet_timeout, attach_agent', () => {
       return r;
     });
     expect(results.results[1]).toMatchObject({ agent_id: attached.agent_id, output: 'late\n' });
-    const kinds = h.store.db.prepare('SELECT kind FROM events WHERE fleet_id = ? ORDER BY id').pluck().all(fleet_id);
+    const kinds = rawDatabase(h.store.path).values('SELECT kind FROM events WHERE fleet_id = ? ORDER BY id', fleet_id);
     expect(kinds).toEqual(expect.arrayContaining(['fleet_created', 'agent_spawned', 'agent_started', 'agent_finished', 'fleet_settled', 'agent_attached']));
   });
 });
@@ -146,9 +147,9 @@ describe('premade agents', () => {
       agents: [{ role: 'auditor', prompt: 'audit', agent: 'sec' }, { role: 'writer', prompt: 'write', agent: 'docs' }],
     });
     expect((await h.ok('fleet_status', { fleet_id })).agents.map((a: { agent_file: string }) => a.agent_file)).toEqual(['sec', 'docs']);
-    expect(h.store.db.prepare('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position').pluck().all(auditor)).toEqual(['security', 'sql-injection']);
-    expect(h.store.db.prepare('SELECT model FROM capabilities WHERE agent_id = ?').pluck().get(auditor)).toBe('opus');
-    expect(h.store.db.prepare('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position').pluck().all(writer)).toEqual(['writes', 'tutorials', 'api', 'docs']);
+    expect(rawDatabase(h.store.path).values('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position', auditor)).toEqual(['security', 'sql-injection']);
+    expect(rawDatabase(h.store.path).value('SELECT model FROM capabilities WHERE agent_id = ?', auditor)).toBe('opus');
+    expect(rawDatabase(h.store.path).values('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position', writer)).toEqual(['writes', 'tutorials', 'api', 'docs']);
     expect((await h.ok('route_work', { description: 'check for sql-injection' })).matches[0].agent_id).toBe(auditor);
   });
 });

@@ -1,6 +1,7 @@
 // Every tool, called with hostile arguments: the server answers each call, stays up, leaks no
 // stack, SQL or schema dump, and an invalid call stores nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawDatabase } from '../helpers/database.js';
 import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
 
 const CALLS_PER_TOOL = 40;
@@ -34,7 +35,7 @@ beforeAll(async () => {
   await h.ok('save_fleet_template', { name: 'fuzz', agents: [{ role: 'r', prompt: 'p' }] });
   agentServer = await startAgentServer(h, agent_ids[1]);
   ids = [fleet_id, ...agent_ids, 'fuzz', '*'];
-  tables = h.store.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[];
+  tables = rawDatabase(h.store.path).values("SELECT name FROM sqlite_schema WHERE type = 'table'") as string[];
 }, 60_000);
 afterAll(async () => {
   await agentServer?.close();
@@ -72,7 +73,7 @@ const describeArgs = (args: unknown): string => {
   }
 };
 
-const counts = () => tables.map((t) => h.store.db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get());
+const counts = () => tables.map((t) => rawDatabase(h.store.path).value(`SELECT count(*) FROM "${t}"`));
 const LEAKS = /\n\s+at |SQLITE_|SqliteError|ZodError|"code":|\bSELECT\b|\bINSERT INTO\b|Maximum call stack|undefined is not|Cannot read prop/;
 
 describe.each([['the operator\'s server', () => h], ['a lead agent\'s server', () => agentServer]])('%s', (_, server) => {
@@ -99,6 +100,6 @@ describe.each([['the operator\'s server', () => h], ['a lead agent\'s server', (
       }
     }
     expect(await server().ok('ping')).toMatchObject({ status: 'ok' });
-    expect(h.store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(rawDatabase(h.store.path).value('PRAGMA integrity_check')).toBe('ok');
   }, 120_000);
 });

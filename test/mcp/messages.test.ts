@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import { sendMessage } from '../../src/mesh/messages.js';
+import { rawDatabase } from '../helpers/database.js';
 import { startHarness, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
@@ -157,7 +158,7 @@ describe('the events table', () => {
   it('records a batch as one event with its count', async () => {
     const one = { fleet_id: fleetId, from_agent_id: planner, to_agent_id: coder, type: 'handoff', payload: 'x' };
     await h.ok('send_messages', { messages: [one, one, one] });
-    const events = h.store.db.prepare("SELECT fleet_id, data FROM events WHERE kind = 'messages_sent'").all();
+    const events = rawDatabase(h.store.path).rows("SELECT fleet_id, data FROM events WHERE kind = 'messages_sent'");
     expect(events).toEqual([{ fleet_id: fleetId, data: JSON.stringify({ count: 3 }) }]);
   });
 });

@@ -10,6 +10,7 @@ import { createFleet } from '../../src/mesh/fleets.js';
 import { sendMessages } from '../../src/mesh/messages.js';
 import { hashToken } from '../../src/mesh/tokens.js';
 import { openStore, type Store } from '../../src/store/open.js';
+import { rawDatabase } from '../helpers/database.js';
 import { CLI, tempDir } from '../helpers/files.js';
 import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 
@@ -52,7 +53,7 @@ function send(m: Mesh, to: string, payloads: string[]): void {
 }
 
 function giveToken(store: Store, agentId: string, token: string): void {
-  store.db.prepare('UPDATE agents SET token_hash = ? WHERE id = ?').run(hashToken(token), agentId);
+  rawDatabase(store.path).run('UPDATE agents SET token_hash = ? WHERE id = ?', hashToken(token), agentId);
 }
 
 /** Sends raw bytes; resolves with all the server answered once it closes the connection. */

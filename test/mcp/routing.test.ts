@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../src/store/migrator.js';
+import { rawDatabase } from '../helpers/database.js';
 import { startHarness, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
@@ -17,9 +18,9 @@ afterEach(() => h.close());
 
 describe('register_capability', () => {
   it('keeps every argument (the old server lost them over MCP)', () => {
-    expect(h.store.db.prepare('SELECT agent_id, fleet_id, role, model, context_window FROM capabilities WHERE agent_id = ?').get(frontend))
+    expect(rawDatabase(h.store.path).row('SELECT agent_id, fleet_id, role, model, context_window FROM capabilities WHERE agent_id = ?', frontend))
       .toEqual({ agent_id: frontend, fleet_id, role: 'frontend', model: 'sonnet', context_window: 200_000 });
-    expect(h.store.db.prepare('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position').pluck().all(frontend)).toEqual(['react', 'css']);
+    expect(rawDatabase(h.store.path).values('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position', frontend)).toEqual(['react', 'css']);
   });
 
   it('refuses an agent of another fleet, or an unknown one', async () => {

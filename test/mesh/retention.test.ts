@@ -8,6 +8,7 @@ import { attachAgent } from '../../src/mesh/fleets.js';
 import { PRUNE_KINDS, pruneSettledFleets, vacuum, type PruneCounts } from '../../src/mesh/retention.js';
 import { openStore, type Store } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
+import { rawDatabase } from '../helpers/database.js';
 import { dumpDatabase, tempDir } from '../helpers/files.js';
 import { DAY_MS, expectedAfterPrune, seedFleet, seedRetentionMesh, type RetentionMesh } from '../helpers/retention.js';
 
@@ -45,7 +46,7 @@ describe('pruneSettledFleets', () => {
     // The fixture has a row of every kind in the pruned fleets, so each count means something.
     for (const kind of PRUNE_KINDS) expect(report.counts[kind], kind).toBeGreaterThan(0);
     expect(report).toMatchObject({ cutoffAt: CUTOFF, olderThanMs: THIRTY_DAYS_MS, dryRun: false, heldBackFleets: 1 });
-    const kept = store.db.prepare('SELECT id FROM fleets ORDER BY id').pluck().all();
+    const kept = rawDatabase(store.path).values('SELECT id FROM fleets ORDER BY id');
     expect(kept).toEqual([mesh.recentComplete.fleetId, mesh.runningSinceLongAgo.fleetId, mesh.settledWithRunningAgent.fleetId].sort());
   });
 
@@ -145,7 +146,7 @@ describe('pruneSettledFleets', () => {
     // The first transaction took the older fleet; after the attach, only old fleetless events went.
     expect(reopened!.fleets).toHaveLength(4);
     expect(dumpDatabase(dbPath)).toEqual(expectedAfterPrune(reopened!, [], CUTOFF).dump);
-    expect(store.db.prepare('SELECT status FROM fleets WHERE id = ?').pluck().get(mesh.oldFailed.fleetId)).toBe('running');
+    expect(rawDatabase(store.path).value('SELECT status FROM fleets WHERE id = ?', mesh.oldFailed.fleetId)).toBe('running');
   });
 
   it('never keeps a writer in another process waiting until its busy timeout', { timeout: 120_000 }, async () => {
@@ -175,7 +176,7 @@ describe('pruneSettledFleets', () => {
     }
     const result = JSON.parse(output.trim().split('\n').at(-1)!) as { writes: number; error: string | null };
     expect(result.error).toBeNull();
-    expect(store.db.prepare("SELECT count(*) FROM events WHERE kind = 'from-child'").pluck().get()).toBe(result.writes);
+    expect(rawDatabase(store.path).value("SELECT count(*) FROM events WHERE kind = 'from-child'")).toBe(result.writes);
   });
 
   it('refuses an age that is not a whole number of milliseconds', () => {

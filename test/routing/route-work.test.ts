@@ -5,6 +5,7 @@ import { routeWork } from '../../src/routing/route-work.js';
 import { listSynonyms } from '../../src/routing/synonyms.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
+import { rawDatabase } from '../helpers/database.js';
 import { startHarness, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
@@ -177,7 +178,7 @@ describe('feedback that counts', () => {
 
   it('live agents rank before agents that have finished or failed', async () => {
     const [done, live] = await agents({ role: 'react', skills: ['react', 'jsx'] }, { role: 'dev', skills: ['react'] });
-    h.store.db.prepare("UPDATE agents SET status = 'complete' WHERE id = ?").run(done);
+    rawDatabase(h.store.path).run("UPDATE agents SET status = 'complete' WHERE id = ?", done);
     const matches = await route('react jsx');
     expect(ids(matches)).toEqual([live, done]);
     expect(matches[1].score).toBeGreaterThan(matches[0].score);

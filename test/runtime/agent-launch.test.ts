@@ -10,6 +10,7 @@ import { hashToken } from '../../src/mesh/tokens.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
+import { rawDatabase, withRawDatabase } from '../helpers/database.js';
 import { tempDir } from '../helpers/files.js';
 import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 
@@ -73,10 +74,10 @@ describe('per-agent secrets', () => {
       expect(attempt.agent_token).toMatch(/^mfa_[A-Za-z0-9_-]{43}$/);
     }
     expect(seen[0]!.agent_token).not.toBe(seen[1]!.agent_token);
-    const stored = h.store.db.prepare('SELECT token_hash FROM agents WHERE id = ?').pluck().get(agent) as string;
+    const stored = rawDatabase(h.store.path).value('SELECT token_hash FROM agents WHERE id = ?', agent) as string;
     expect(stored).toBe(hashToken(seen[1]!.agent_token));
     // The database holds no token itself.
-    const dump = JSON.stringify(h.store.db.prepare('SELECT * FROM agents').all()) + JSON.stringify(h.store.db.prepare('SELECT * FROM events').all());
+    const dump = JSON.stringify(rawDatabase(h.store.path).rows('SELECT * FROM agents')) + JSON.stringify(rawDatabase(h.store.path).rows('SELECT * FROM events'));
     for (const attempt of seen) expect(dump).not.toContain(attempt.agent_token);
   }, 60_000);
 });
@@ -91,10 +92,12 @@ describe('an agent that cannot be passed to a process', () => {
       { role: 'nul', prompt: 'ok' }, { role: 'huge', prompt: 'ok' }, { role: 'path', prompt: 'ok', agent: 'fine' },
     ]);
     // As a row from elsewhere (an older server, an import) may hold them: the tools refuse these up front.
-    const setRow = store.db.prepare('UPDATE agents SET prompt = ?, agent_file = ? WHERE id = ?');
-    setRow.run('first line\0second', null, agents[0]!.id);
-    setRow.run('x'.repeat(MAX_PROMPT_BYTES + 1), null, agents[1]!.id);
-    setRow.run('ok', '../../etc/evil', agents[2]!.id);
+    withRawDatabase(store.path, (db) => {
+      const setRow = db.prepare('UPDATE agents SET prompt = ?, agent_file = ? WHERE id = ?');
+      setRow.run('first line\0second', null, agents[0]!.id);
+      setRow.run('x'.repeat(MAX_PROMPT_BYTES + 1), null, agents[1]!.id);
+      setRow.run('ok', '../../etc/evil', agents[2]!.id);
+    });
 
     // opencode need not exist: nothing may get as far as starting it.
     const supervisor = new Supervisor(store, { runtime: 'opencode', dbPath: join(dir, 'mesh.db') }, { PATH: '/nonexistent' }, { tickMs: 50, retryBaseMs: 20 });
@@ -111,7 +114,7 @@ describe('an agent that cannot be passed to a process', () => {
     expect(final[0]!.error).toMatch(/^could not start: the prompt contains a NUL character/);
     expect(final[1]!.error).toMatch(new RegExp(`^could not start: the prompt is ${MAX_PROMPT_BYTES + 1} bytes; at most ${MAX_PROMPT_BYTES}`));
     expect(final[2]!.error).toMatch(/^could not start: the agent name "..\/..\/etc\/evil" is not a plain name/);
-    const kinds = store.db.prepare('SELECT kind FROM events WHERE fleet_id = ? AND agent_id IS NOT NULL').pluck().all(fleet.id);
+    const kinds = rawDatabase(store.path).values('SELECT kind FROM events WHERE fleet_id = ? AND agent_id IS NOT NULL', fleet.id);
     expect(kinds).not.toContain('agent_retried');
     expect(kinds).not.toContain('agent_started');
   }, 30_000);
@@ -124,7 +127,7 @@ describe('event data', () => {
     try {
       const role = 'r'.repeat(1_048_576);
       store.write(() => recordEvent(store, { kind: 'agent_spawned', data: { role, agent: null } }));
-      const data = store.db.prepare("SELECT data FROM events WHERE kind = 'agent_spawned'").pluck().get() as string;
+      const data = rawDatabase(store.path).value("SELECT data FROM events WHERE kind = 'agent_spawned'") as string;
       expect(Buffer.byteLength(data)).toBeLessThanOrEqual(MAX_EVENT_DATA_BYTES);
       const parsed = JSON.parse(data);
       expect(parsed.agent).toBeNull();

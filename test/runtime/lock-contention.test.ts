@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/runtime/processes.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
+import { rawDatabase } from '../helpers/database.js';
 import { tempDir } from '../helpers/files.js';
 import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 
@@ -25,8 +26,8 @@ afterEach(async () => {
 });
 
 async function harness(supervision: Record<string, unknown> = {}, existing?: { dir: string; dbPath: string }): Promise<Harness> {
-  const h = await startHarness({ runtime: { runtime: 'command', agentCommand: TEST_AGENT, dbPath: '' }, env: { PATH: process.env.PATH }, supervision }, existing);
-  h.store.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  const h = await startHarness({ runtime: { runtime: 'command', agentCommand: TEST_AGENT, dbPath: '' }, env: { PATH: process.env.PATH }, supervision },
+    existing, { busyTimeoutMs: BUSY_TIMEOUT_MS });
   return h;
 }
 
@@ -47,7 +48,7 @@ async function holdWriteLock(dbPath: string): Promise<{ release(): Promise<void>
 }
 
 const agentEvents = (h: Harness, agentId: string) =>
-  (h.store.db.prepare('SELECT kind FROM events WHERE agent_id = ? ORDER BY id').pluck().all(agentId) as string[]);
+  (rawDatabase(h.store.path).values('SELECT kind FROM events WHERE agent_id = ? ORDER BY id', agentId) as string[]);
 
 /** Until the agent's process is gone and this server no longer watches it: its end has been handled. */
 async function attemptsEnded(h: Harness, pid: number): Promise<void> {
@@ -130,10 +131,10 @@ describe('another process holds the write lock past the busy timeout', () => {
 
     const store = openStore(dbPath);
     try {
-      const row = store.db.prepare('SELECT status, output FROM agents WHERE id = ?').get(started.id);
+      const row = rawDatabase(store.path).row('SELECT status, output FROM agents WHERE id = ?', started.id);
       expect(row).toEqual({ status: 'complete', output: 'worker: done\n' });
       // Everything written, so the server's supervisor row went with it.
-      expect(store.db.prepare('SELECT count(*) FROM supervisors').pluck().get()).toBe(0);
+      expect(rawDatabase(store.path).value('SELECT count(*) FROM supervisors')).toBe(0);
     } finally {
       store.close();
     }

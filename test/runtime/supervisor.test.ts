@@ -5,6 +5,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/runtime/processes.js';
 import { packageRoot } from '../../src/store/package-root.js';
+import { rawDatabase } from '../helpers/database.js';
 import { CLI, FIXTURES, runCli, tempDir } from '../helpers/files.js';
 import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 
@@ -29,7 +30,7 @@ async function settled(h: Harness, fleet_id: string, timeoutMs = 20_000) {
 }
 
 const events = (h: Harness, fleetId: string) =>
-  h.store.db.prepare('SELECT kind, agent_id, data FROM events WHERE fleet_id = ? ORDER BY id').all(fleetId) as { kind: string; agent_id: string | null; data: string | null }[];
+  rawDatabase(h.store.path).rows('SELECT kind, agent_id, data FROM events WHERE fleet_id = ? ORDER BY id', fleetId) as { kind: string; agent_id: string | null; data: string | null }[];
 
 describe('a fleet of real agent processes', () => {
   it('a pipeline of three agents hands work along through their own servers, and completes', async () => {
@@ -44,8 +45,8 @@ describe('a fleet of real agent processes', () => {
       [agent_ids[0], 'planner\n'], [agent_ids[1], 'planner > coder\n'], [agent_ids[2], 'planner > coder > reviewer\n'],
     ]);
     // Each handoff was sent by the agent's own server, as that agent, and acknowledged by the next.
-    const handoffs = h.store.db.prepare(`SELECT m.from_agent_id, d.agent_id, d.acked FROM messages m JOIN deliveries d ON d.message_seq = m.seq
-                                         WHERE m.fleet_id = ? ORDER BY m.seq`).all(fleet_id);
+    const handoffs = rawDatabase(h.store.path).rows(`SELECT m.from_agent_id, d.agent_id, d.acked FROM messages m JOIN deliveries d ON d.message_seq = m.seq
+                                         WHERE m.fleet_id = ? ORDER BY m.seq`, fleet_id);
     expect(handoffs).toEqual([
       { from_agent_id: agent_ids[0], agent_id: agent_ids[1], acked: 1 },
       { from_agent_id: agent_ids[1], agent_id: agent_ids[2], acked: 1 },

@@ -12,6 +12,7 @@ import { getInbox, sendMessage } from '../../src/mesh/messages.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
 import { startNode, type WatchedChild } from '../helpers/children.js';
+import { rawDatabase } from '../helpers/database.js';
 import { CLI, dumpDatabase, FIXTURES, runCli, tempDir } from '../helpers/files.js';
 import { expectLedgerImported } from '../helpers/ledger-expect.js';
 
@@ -77,10 +78,11 @@ describe('a process killed with SIGKILL during a 10,000-message send_messages ba
     await child.kill9();
 
     const store = openStore(dbPath);
+    const raw = rawDatabase(dbPath);
     try {
-      expect(store.db.prepare("SELECT count(*) FROM messages WHERE payload LIKE 'batch %'").pluck().get()).toBe(0);
-      expect(store.db.prepare('SELECT count(*) FROM deliveries').pluck().get()).toBe(1);
-      expect(store.db.prepare("SELECT count(*) FROM events WHERE kind = 'messages_sent'").pluck().get()).toBe(0);
+      expect(raw.value("SELECT count(*) FROM messages WHERE payload LIKE 'batch %'")).toBe(0);
+      expect(raw.value('SELECT count(*) FROM deliveries')).toBe(1);
+      expect(raw.value("SELECT count(*) FROM events WHERE kind = 'messages_sent'")).toBe(0);
       sendMessage(store, { fleetId, fromAgentId: sender, toAgentId: recipient, type: 'result', payload: 'sent after the crash' });
       expect(getInbox(store, recipient).messages.map((m) => m.payload)).toEqual(['sent before the batch', 'sent after the crash']);
     } finally {
@@ -97,14 +99,15 @@ describe('a process killed with SIGKILL during a 10,000-message send_messages ba
     expect(existsSync(`${dbPath}-wal`)).toBe(true);
 
     const store = openStore(dbPath);
+    const raw = rawDatabase(dbPath);
     try {
-      const payloads = store.db.prepare("SELECT payload FROM messages WHERE payload LIKE 'batch %' ORDER BY seq").pluck().all() as string[];
+      const payloads = raw.values("SELECT payload FROM messages WHERE payload LIKE 'batch %' ORDER BY seq") as string[];
       expect(payloads).toHaveLength(BATCH);
       expect(payloads.every((p, i) => p.startsWith(`batch ${i} `))).toBe(true);
-      expect(store.db.prepare('SELECT count(*) FROM inbox WHERE agent_id = ?').pluck().get(recipient)).toBe(BATCH + 1);
-      expect(store.db.prepare("SELECT data FROM events WHERE kind = 'messages_sent'").pluck().all()).toEqual([JSON.stringify({ count: BATCH })]);
+      expect(raw.value('SELECT count(*) FROM inbox WHERE agent_id = ?', recipient)).toBe(BATCH + 1);
+      expect(raw.values("SELECT data FROM events WHERE kind = 'messages_sent'")).toEqual([JSON.stringify({ count: BATCH })]);
       sendMessage(store, { fleetId, fromAgentId: sender, toAgentId: recipient, type: 'result', payload: 'sent after the crash' });
-      expect(store.db.prepare('SELECT count(*) FROM messages').pluck().get()).toBe(BATCH + 2);
+      expect(raw.value('SELECT count(*) FROM messages')).toBe(BATCH + 2);
     } finally {
       store.close();
     }

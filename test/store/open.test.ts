@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectionOf } from '../../src/store/connection.js';
 import { StoreError } from '../../src/store/errors.js';
 import { loadMigrations, MESHFLEET_APPLICATION_ID } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
@@ -31,11 +32,13 @@ describe('openStore', () => {
   it('creates a marked database in WAL mode with the pragmas set', () => {
     const path = join(dir, 'nested', 'folder', 'mesh.db');
     const store = openStore(path, { createParentDir: true });
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
-    expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(store.db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(5_000);
-    expect(store.db.pragma('application_id', { simple: true })).toBe(MESHFLEET_APPLICATION_ID);
+    // Most of these are settings of the store's own connection: no second connection would see them.
+    const db = connectionOf(store);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(5_000);
+    expect(db.pragma('application_id', { simple: true })).toBe(MESHFLEET_APPLICATION_ID);
     expect(store.first(store.sql.selectFrom('meshfleet_meta').select('value').where('key', '=', 'schema_version')))
       .toEqual({ value: String(LATEST) });
     store.close();
@@ -43,7 +46,7 @@ describe('openStore', () => {
 
   it('uses synchronous=FULL when asked for full durability', () => {
     const store = openStore(join(dir, 'mesh.db'), { durability: 'full' });
-    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(connectionOf(store).pragma('synchronous', { simple: true })).toBe(2); // FULL
     store.close();
   });
 

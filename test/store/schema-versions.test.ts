@@ -6,6 +6,7 @@ import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
+import { rawDatabase } from '../helpers/database.js';
 import { FIXTURES, runCli, tempDir } from '../helpers/files.js';
 
 let dir: string;
@@ -25,7 +26,7 @@ describe('schema 1 → 2', () => {
   it('indexes the roles and skills of existing capabilities, so route_work finds agents registered before the upgrade', () => {
     const dbPath = join(dir, 'mesh.db');
     const old = openStore(dbPath, { migrations: migrationsUpTo(1) });
-    old.db.exec(`
+    rawDatabase(dbPath).exec(`
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'API Writer', 'p', 'running');
       INSERT INTO capabilities (agent_id, fleet_id, role, registered_at) VALUES ('a1', 'f', 'API Writer', 1);
@@ -34,7 +35,7 @@ describe('schema 1 → 2', () => {
     old.close();
 
     const upgraded = openStore(dbPath);
-    expect(upgraded.db.prepare('SELECT term FROM capability_terms ORDER BY term').pluck().all())
+    expect(rawDatabase(dbPath).values('SELECT term FROM capability_terms ORDER BY term'))
       .toEqual(['api', 'api writer', 'docs', 'native', 'react', 'react-native', 'writer']);
     expect(routeWork(upgraded, 'writer needed for docs').map((m) => m.agentId)).toEqual(['a1']);
     upgraded.close();
@@ -53,13 +54,13 @@ describe('schema 2 → 3', () => {
   it('counts the attempts of agents that started before the upgrade', () => {
     const dbPath = join(dir, 'mesh.db');
     const old = openStore(dbPath, { migrations: migrationsUpTo(2) });
-    old.db.exec(`
+    rawDatabase(dbPath).exec(`
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, retry_count, started_at) VALUES ('ran', 'f', 'r', 'p', 'failed', 2, 5);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('never', 'f', 'r', 'p', 'pending');`);
     old.close();
     const upgraded = openStore(dbPath);
-    expect(upgraded.db.prepare('SELECT id, attempts, supervisor_id FROM agents ORDER BY id').all()).toEqual([
+    expect(rawDatabase(dbPath).rows('SELECT id, attempts, supervisor_id FROM agents ORDER BY id')).toEqual([
       { id: 'never', attempts: 0, supervisor_id: null }, { id: 'ran', attempts: 3, supervisor_id: null },
     ]);
     upgraded.close();
@@ -70,16 +71,16 @@ describe('schema 3 → 4', () => {
   it('makes every existing agent a worker without a token, and template seats keep no profile', () => {
     const dbPath = join(dir, 'mesh.db');
     const old = openStore(dbPath, { migrations: migrationsUpTo(3) });
-    old.db.exec(`
+    rawDatabase(dbPath).exec(`
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'r', 'p', 'pending');
       INSERT INTO templates (name, version, created_at) VALUES ('t', 1, 1);
       INSERT INTO template_agents (template_name, template_version, position, role, prompt) VALUES ('t', 1, 0, 'r', 'p');`);
     old.close();
     const upgraded = openStore(dbPath);
-    expect(upgraded.db.prepare('SELECT id, profile, token_hash FROM agents').all()).toEqual([{ id: 'a', profile: 'worker', token_hash: null }]);
-    expect(upgraded.db.prepare('SELECT profile FROM template_agents').pluck().all()).toEqual([null]);
-    expect(() => upgraded.db.prepare("UPDATE agents SET profile = 'admin'").run()).toThrow(/CHECK constraint/);
+    expect(rawDatabase(dbPath).rows('SELECT id, profile, token_hash FROM agents')).toEqual([{ id: 'a', profile: 'worker', token_hash: null }]);
+    expect(rawDatabase(dbPath).values('SELECT profile FROM template_agents')).toEqual([null]);
+    expect(() => rawDatabase(dbPath).run("UPDATE agents SET profile = 'admin'")).toThrow(/CHECK constraint/);
     upgraded.close();
   });
 });

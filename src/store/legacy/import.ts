@@ -1,7 +1,7 @@
 // Writes an import plan in one IMMEDIATE transaction: all of it, or nothing.
 import type BetterSqlite3 from 'better-sqlite3';
+import { connectionOf } from '../connection.js';
 import type { Store } from '../open.js';
-import { writeCapabilityTerms } from '../terms.js';
 import { LedgerError, type LedgerVersion } from './ledger.js';
 import type { Anomaly, ImportPlan } from './plan.js';
 
@@ -73,9 +73,10 @@ export function importLedger(
   };
   const now = options.now ?? Date.now();
 
+  const db = connectionOf(store);
   store.write(() => {
-    const put = Object.fromEntries(KINDS.map((kind) => [kind, rowWriter(store.db, kind, counts[kind])])) as Record<Kind, RowWriter>;
-    const seqOf = store.db.prepare('SELECT seq FROM messages WHERE id = ?').pluck();
+    const put = Object.fromEntries(KINDS.map((kind) => [kind, rowWriter(db, kind, counts[kind])])) as Record<Kind, RowWriter>;
+    const seqOf = db.prepare('SELECT seq FROM messages WHERE id = ?').pluck();
 
     for (const { label, row } of plan.fleets) put.fleets(label, row);
     for (const { label, row } of plan.agents) put.agents(label, row);
@@ -92,7 +93,7 @@ export function importLedger(
     for (const { label, row, skills } of plan.capabilities) {
       const added = put.capabilities(label, row);
       skills.forEach((skill, position) => put.capability_skills(`${label}.skills[${position}]`, { agent_id: row.agent_id, position, skill }));
-      if (added) writeCapabilityTerms(store.db, row.agent_id, row.role, skills);
+      if (added) store.capabilityTerms.replace(row.agent_id, row.role, skills);
     }
     for (const { label, row, seats } of plan.templates) {
       put.templates(label, row);
@@ -106,9 +107,9 @@ export function importLedger(
     report.changed = KINDS.some((kind) => counts[kind].imported > 0);
     if (report.changed) {
       const summary = JSON.stringify(reportJson(report));
-      store.db.prepare('INSERT INTO legacy_imports (source_path, sha256, schema_version, imported_at, report) VALUES (?, ?, ?, ?, ?)')
+      db.prepare('INSERT INTO legacy_imports (source_path, sha256, schema_version, imported_at, report) VALUES (?, ?, ?, ?, ?)')
         .run(source.path, source.sha256, plan.version, now, summary);
-      store.db.prepare("INSERT INTO events (kind, data, recorded_at) VALUES ('legacy_imported', ?, ?)")
+      db.prepare("INSERT INTO events (kind, data, recorded_at) VALUES ('legacy_imported', ?, ?)")
         .run(JSON.stringify({ source: source.path, sha256: source.sha256, schema_version: plan.version }), now);
     }
   });

@@ -1,0 +1,42 @@
+// Looking at (or setting up) rows below the tools, on a second connection to the store's file,
+// the way a person with `sqlite3` would. WAL lets it read and write beside the store's own
+// connection: it sees what the store committed, and its writes wait for the store's lock like
+// any other process's. Never call it inside the store's write(): that would wait on itself.
+import BetterSqlite3 from 'better-sqlite3';
+
+/** Opens a connection on the file, runs `use`, closes it. */
+export function withRawDatabase<T>(path: string, use: (db: BetterSqlite3.Database) => T): T {
+  const db = new BetterSqlite3(path, { fileMustExist: true, timeout: 10_000 });
+  try {
+    db.pragma('foreign_keys = ON');
+    return use(db);
+  } finally {
+    db.close();
+  }
+}
+
+export interface RawDatabase {
+  rows<R = Record<string, unknown>>(sql: string, ...params: unknown[]): R[];
+  row<R = Record<string, unknown>>(sql: string, ...params: unknown[]): R | undefined;
+  /** The first column of the first row. */
+  value<V = unknown>(sql: string, ...params: unknown[]): V;
+  /** The first column of every row. */
+  values<V = unknown>(sql: string, ...params: unknown[]): V[];
+  /** Runs one statement; returns the rows it changed. */
+  run(sql: string, ...params: unknown[]): number;
+  /** Runs several statements in one transaction. */
+  exec(sql: string): void;
+}
+
+/** The file at `path` through short-lived second connections: each call opens and closes one. */
+export function rawDatabase(path: string): RawDatabase {
+  const on = <T>(use: (db: BetterSqlite3.Database) => T): T => withRawDatabase(path, use);
+  return {
+    rows: <R>(sql: string, ...params: unknown[]) => on((db) => db.prepare(sql).all(...params) as R[]),
+    row: <R>(sql: string, ...params: unknown[]) => on((db) => db.prepare(sql).get(...params) as R | undefined),
+    value: <V>(sql: string, ...params: unknown[]) => on((db) => db.prepare(sql).pluck().get(...params) as V),
+    values: <V>(sql: string, ...params: unknown[]) => on((db) => db.prepare(sql).pluck().all(...params) as V[]),
+    run: (sql, ...params) => on((db) => db.prepare(sql).run(...params).changes),
+    exec: (sql) => on((db) => db.transaction(() => db.exec(sql)).immediate()),
+  };
+}
