@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import {
-  attachAgent, createFleet, fleetAgents, fleetStatus, listFleets, MAX_FLEET_AGENTS, requireFleet, setFleetTimeout,
+  type Agent, attachAgent, createFleet, fleetAgents, fleetStatus, listFleets, MAX_FLEET_AGENTS, requireFleet, setFleetTimeout,
 } from '../mesh/fleets.js';
 import { listPremadeAgents, registerPremadeCapabilities } from '../runtime/premade.js';
 import { MAX_CAPTURE_BYTES } from '../runtime/supervisor.js';
@@ -17,6 +17,11 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
   const agentsPage = page(MAX_FLEET_AGENTS, MAX_FLEET_AGENTS);
   /** The fleet a fleet tool reaches: any for the operator, an agent's own otherwise. */
   const fleetOf = (given: string | undefined, action: string): string => actingFleet(caller, given, action);
+  /** Registers what premade agents declare, then starts their processes without waiting on any. */
+  const startAgents = (agents: readonly Agent[]): void => {
+    registerPremadeCapabilities(store, agents, deps.projectDir, deps.homeDir);
+    for (const agent of agents) supervisor.start(agent);
+  };
   const fleetArg = caller.kind === 'operator' ? id('fleet_id') : id('fleet_id').optional().describe('Defaults to this agent\'s own fleet (the only one it may use)');
 
   server.registerTool('spawn_fleet', {
@@ -24,8 +29,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     inputSchema: { agents: list('agents', agentSpec, MAX_FLEET_AGENTS, 1) },
   }, (input) => toolResult(() => {
     const { fleet, agents } = createFleet(store, input.agents);
-    registerPremadeCapabilities(store, agents, deps.projectDir, deps.homeDir);
-    for (const agent of agents) supervisor.start(agent);
+    startAgents(agents);
     return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
   }));
 
@@ -80,8 +84,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     inputSchema: { fleet_id: fleetArg, ...agentSpec.shape },
   }, (input) => toolResult(() => {
     const agent = attachAgent(store, fleetOf(input.fleet_id, 'attach agents to'), input);
-    registerPremadeCapabilities(store, [agent], deps.projectDir, deps.homeDir);
-    supervisor.start(agent);
+    startAgents([agent]);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };
   }));
 

@@ -6,6 +6,7 @@ import {
   type JSONRPCMessage, type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { quote } from '../mesh/limits.js';
+import { describeValue } from '../store/quote.js';
 
 export type Checked =
   | { ok: true; message: JSONRPCMessage }
@@ -30,7 +31,7 @@ export function checkIncoming(value: unknown): Checked {
   if (Array.isArray(value)) {
     return refuse(true, null, ErrorCode.InvalidRequest, 'JSON-RPC batches (arrays) are not accepted, as MCP 2025-06-18 removed them: send each message on its own line.');
   }
-  if (!isObject(value)) return refuse(true, null, ErrorCode.InvalidRequest, `${INVALID} expected a JSON object (got ${shown(value)}).`);
+  if (!isObject(value)) return refuse(true, null, ErrorCode.InvalidRequest, `${INVALID} expected a JSON object (got ${describeValue(value)}).`);
   const hasId = 'id' in value;
   const id = RequestIdSchema.safeParse(value.id).success ? value.id as RequestId : null;
   // Without a method it is a response (never answered) or nothing recognisable (answered: JSON-RPC's own example).
@@ -43,21 +44,21 @@ export function checkIncoming(value: unknown): Checked {
   const answer = hasId || typeof value.method !== 'string';
   const invalid = (problem: string) => refuse(answer, id, ErrorCode.InvalidRequest, `${INVALID} ${problem}.`);
   if (value.jsonrpc === undefined) return invalid('the "jsonrpc": "2.0" member is missing');
-  if (value.jsonrpc !== '2.0') return invalid(`"jsonrpc" must be "2.0" (got ${shown(value.jsonrpc)})`);
-  if (typeof value.method !== 'string') return invalid(`"method" must be a string (got ${shown(value.method)})`);
-  if (hasId && id === null) return invalid(`"id" must be a string or an integer (got ${shown(value.id)})`);
+  if (value.jsonrpc !== '2.0') return invalid(`"jsonrpc" must be "2.0" (got ${describeValue(value.jsonrpc)})`);
+  if (typeof value.method !== 'string') return invalid(`"method" must be a string (got ${describeValue(value.method)})`);
+  if (hasId && id === null) return invalid(`"id" must be a string or an integer (got ${describeValue(value.id)})`);
   const members = hasId ? REQUEST_MEMBERS : NOTIFICATION_MEMBERS;
   const extra = Object.keys(value).find((key) => !members.includes(key));
   if (extra !== undefined) return invalid(`unexpected member ${quote(extra)}; a ${hasId ? 'request' : 'notification'} has only ${members.map((m) => `"${m}"`).join(', ')}`);
 
   const method = value.method;
   const badParams = (problem: string) => refuse(answer, id, ErrorCode.InvalidParams, `${method}: ${problem}.`);
-  if ('params' in value && !isObject(value.params)) return badParams(`params must be a JSON object (got ${shown(value.params)})`);
+  if ('params' in value && !isObject(value.params)) return badParams(`params must be a JSON object (got ${describeValue(value.params)})`);
   if (hasId && method === 'tools/call') {
     const params = value.params;
     if (!isObject(params)) return badParams('params must be a JSON object holding "name" and "arguments" (got nothing)');
-    if (typeof params.name !== 'string') return badParams(`name must be a string (got ${shown(params.name)})`);
-    if (params.arguments !== undefined && !isObject(params.arguments)) return badParams(`arguments must be a JSON object (got ${shown(params.arguments)})`);
+    if (typeof params.name !== 'string') return badParams(`name must be a string (got ${describeValue(params.name)})`);
+    if (params.arguments !== undefined && !isObject(params.arguments)) return badParams(`arguments must be a JSON object (got ${describeValue(params.arguments)})`);
   }
   const schema = (hasId ? REQUESTS : NOTIFICATIONS).get(method);
   const known = schema?.safeParse(value);
@@ -101,7 +102,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 function describeIssue(root: unknown, issue: Issue): string {
   const path = issue.path[0] === 'params' && issue.path.length > 1 ? issue.path.slice(1) : issue.path;
   const where = path.length === 0 ? 'the message' : path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
-  const got = `(got ${shown(valueAt(root, issue.path))})`;
+  const got = `(got ${describeValue(valueAt(root, issue.path))})`;
   switch (issue.code) {
     case 'invalid_type':
       return `${where} must be ${expectedName(issue.expected)} ${got}`;
@@ -129,11 +130,3 @@ const EXPECTED: Record<string, string> = {
   string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false', object: 'a JSON object', record: 'a JSON object', array: 'an array',
 };
 const expectedName = (expected: string | undefined): string => EXPECTED[expected ?? ''] ?? `of type ${expected}`;
-
-/** A received value as an error shows it: short, never a dump. */
-function shown(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  return typeof value === 'string' ? quote(value) : JSON.stringify(value);
-}

@@ -1,6 +1,7 @@
 // Every bound on what tools accept and return, in one place: the README's limits table is
 // written from this file, and schemas, domain checks and error messages all read it.
 export { MAX_PAYLOAD_BYTES, MESSAGE_TYPES, type MessageType } from '../store/limits.js';
+export { MAX_QUOTE_CHARS, quote } from '../store/quote.js';
 
 /** Ids of fleets, agents and messages, capability keys, idempotency keys and correlation ids. */
 export const MAX_ID_CHARS = 128;
@@ -44,15 +45,5 @@ export const MAX_LINE_BYTES = 48 * 1_048_576;
  * than 10 MiB.
  */
 export const MAX_REPLY_BYTES = 4 * 1_048_576;
-/** How much of a refused value an error quotes. */
-export const MAX_QUOTE_CHARS = 100;
 /** How long an idempotency_key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
-
-/** A refused value as an error shows it: at most MAX_QUOTE_CHARS characters, quoted. */
-export function quote(value: unknown): string {
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'a list' : 'an object';
-  const text = typeof value === 'string' ? value : String(value);
-  if (text.length <= MAX_QUOTE_CHARS) return JSON.stringify(text);
-  return `${JSON.stringify(text.slice(0, MAX_QUOTE_CHARS))}… (${text.length} characters)`;
-}

@@ -17,6 +17,9 @@ export interface OutcomeFactor {
   factor: number;
 }
 
+/** Scores, factors and bounds to three decimals: enough to order matches, short to read. */
+export const roundScore = (n: number): number => Math.round(n * 1000) / 1000;
+
 export function wilsonInterval(successes: number, total: number, z: number = OUTCOME_Z): { lower: number; upper: number } {
   if (total === 0) return { lower: 0, upper: 1 };
   const p = successes / total;
@@ -30,6 +33,5 @@ export function wilsonInterval(successes: number, total: number, z: number = OUT
 export function outcomeFactor(successes: number, total: number): OutcomeFactor {
   const { lower, upper } = wilsonInterval(successes, total);
   const factor = lower > 0.5 ? 1 + (lower - 0.5) : upper < 0.5 ? 1 - (0.5 - upper) : 1;
-  const r = (n: number) => Math.round(n * 1000) / 1000;
-  return { successes, failures: total - successes, lower: r(lower), upper: r(upper), factor: r(factor) };
+  return { successes, failures: total - successes, lower: roundScore(lower), upper: roundScore(upper), factor: roundScore(factor) };
 }

@@ -7,7 +7,7 @@ import type { Store } from '../store/open.js';
 import type { RouteHitRow } from '../store/route-query.js';
 import type { AgentStatus } from '../store/schema.js';
 import { keywords, normalizeTerm } from '../store/terms.js';
-import { outcomeFactor, type OutcomeFactor } from './outcomes.js';
+import { outcomeFactor, roundScore, type OutcomeFactor } from './outcomes.js';
 
 /** Points for a keyword met by an agent's role or skill, before synonym and distance discounts. */
 export const FIELD_POINTS = { role: 3, skill: 2 } as const;
@@ -76,12 +76,12 @@ function scoreAgent(rows: RouteHitRow[]): RouteMatch {
     if (held === undefined || reason.points > held.points) best.set(row.keyword, reason);
   }
   const reasons = [...best.values()];
-  const keywordScore = round(reasons.reduce((sum, r) => sum + r.points, 0));
+  const keywordScore = roundScore(reasons.reduce((sum, r) => sum + r.points, 0));
   const first = rows[0]!;
   const outcome = outcomeFactor(first.wins ?? 0, first.total ?? 0);
   return {
     agentId: first.agent_id, fleetId: first.fleet_id, role: first.role, status: first.status, live: LIVE.includes(first.status),
-    score: round(keywordScore * outcome.factor), keywordScore, weight: outcome.factor,
+    score: roundScore(keywordScore * outcome.factor), keywordScore, weight: outcome.factor,
     matched: reasons.map((r) => r.keyword), reasons, outcome,
   };
 }
@@ -90,10 +90,8 @@ function toReason(row: RouteHitRow): MatchReason {
   const synonym = row.dsyn === 1 || row.asyn === 1;
   const via: MatchVia = row.depth > 0 ? (synonym ? 'synonym+taxonomy' : 'taxonomy') : synonym ? 'synonym' : 'exact';
   const points = FIELD_POINTS[row.field] * (synonym ? SYNONYM_DISCOUNT : 1) * TAXONOMY_DECAY ** row.depth;
-  return { keyword: row.keyword, field: row.field, matched: row.source, via, through: row.term, distance: row.depth, points: round(points) };
+  return { keyword: row.keyword, field: row.field, matched: row.source, via, through: row.term, distance: row.depth, points: roundScore(points) };
 }
-
-const round = (n: number): number => Math.round(n * 1000) / 1000;
 
 export function recordRoutingOutcome(store: Store, input: { agentId: string; capabilityKey: string; success: boolean }, now: number = Date.now()): { successes: number; failures: number } {
   const key = normalizeTerm(input.capabilityKey);

@@ -4,6 +4,7 @@ import { MeshError } from '../mesh/errors.js';
 import { MAX_TAXONOMY_DEPTH, MAX_TAXONOMY_NODES, MAX_TERM_CHARS, quote } from '../mesh/limits.js';
 import type { NewSkill } from '../store/closure-table.js';
 import type { Store } from '../store/open.js';
+import { describeValue } from '../store/quote.js';
 import { normalizeTerm } from '../store/terms.js';
 
 export type TaxonomyNode = NewSkill;
@@ -18,7 +19,7 @@ const SMALLER_HINT = 'Keep the tree to the skills routing needs; link related na
  */
 export function parseTaxonomy(tree: unknown): TaxonomyNode[] {
   if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) {
-    throw new MeshError('invalid', `taxonomy must be an object of top-level skills; got ${describe(tree)}.`, SHAPE_HINT);
+    throw new MeshError('invalid', `taxonomy must be an object of top-level skills; got ${describeValue(tree)}.`, SHAPE_HINT);
   }
   const nodes: TaxonomyNode[] = [];
   const where = new Map<string, string>(); // name -> path where it was first used
@@ -56,7 +57,7 @@ export function parseTaxonomy(tree: unknown): TaxonomyNode[] {
       value.forEach((item, i) => {
         if (typeof item === 'string') add(item, parent, path);
         else if (typeof item === 'object' && item !== null && !Array.isArray(item)) walk(item, parent, path);
-        else throw new MeshError('invalid', `taxonomy: ${path.join(' > ')}[${i}] is ${describe(item)}; array items must be names or objects.`, SHAPE_HINT);
+        else throw new MeshError('invalid', `taxonomy: ${path.join(' > ')}[${i}] is ${describeValue(item)}; array items must be names or objects.`, SHAPE_HINT);
       });
       return;
     }
@@ -67,7 +68,7 @@ export function parseTaxonomy(tree: unknown): TaxonomyNode[] {
       }
       return;
     }
-    throw new MeshError('invalid', `taxonomy: the children of ${path.join(' > ')} are ${describe(value)}.`, SHAPE_HINT);
+    throw new MeshError('invalid', `taxonomy: the children of ${path.join(' > ')} are ${describeValue(value)}.`, SHAPE_HINT);
   };
   walk(tree, null, []);
   return nodes;
@@ -112,11 +113,4 @@ export function getTaxonomy(store: Store): { taxonomy: Record<string, unknown>; 
   for (const id of topDown.reverse()) built.set(id, build(children.get(id) ?? []));
   const roots = children.get(null) ?? [];
   return { taxonomy: Object.fromEntries(roots.map((k) => [k.name, built.get(k.id)])), nodes: rows.length };
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return quote(value);
-  return value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value);
 }

@@ -2,7 +2,10 @@
 // the way a person with `sqlite3` would. WAL lets it read and write beside the store's own
 // connection: it sees what the store committed, and its writes wait for the store's lock like
 // any other process's. Never call it inside the store's write(): that would wait on itself.
+import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach } from 'vitest';
+import { type CliResult, runCli, tempDir } from './files.js';
 
 /** Opens a connection on the file, runs `use`, closes it. */
 export function withRawDatabase<T>(path: string, use: (db: BetterSqlite3.Database) => T): T {
@@ -39,4 +42,25 @@ export function rawDatabase(path: string): RawDatabase {
     run: (sql, ...params) => on((db) => db.prepare(sql).run(...params).changes),
     exec: (sql) => on((db) => db.transaction(() => db.exec(sql)).immediate()),
   };
+}
+
+/** Gives each test of the file a fresh folder and a database path in it (not created); removed after. */
+export function databasePerTest(take: (paths: { dir: string; db: string }) => void): void {
+  let cleanup = (): void => {};
+  beforeEach(() => {
+    const made = tempDir();
+    cleanup = made.cleanup;
+    take({ dir: made.dir, db: join(made.dir, 'mesh.db') });
+  });
+  afterEach(() => cleanup());
+}
+
+/** `meshfleet migrate` as a user runs it. */
+export function migrate(...args: string[]): CliResult {
+  return runCli(['migrate', ...args]);
+}
+
+/** Rows of one query. */
+export function queryDb<T = Record<string, unknown>>(dbPath: string, sql: string, ...params: unknown[]): T[] {
+  return rawDatabase(dbPath).rows<T>(sql, ...params);
 }

@@ -1,19 +1,42 @@
 // Checks, record by record, that a legacy ledger arrived in the database. It reads the ledger
-// JSON on its own (not through src/store/legacy) so the import is checked against the file.
+// JSON on its own (not through src/store/legacy) so the import is checked against the file: fields
+// the import copies are compared with the file's, and what it derives (attempts, deliveries,
+// template versions) with values written by hand in ledger-derived.ts.
 import { readFileSync } from 'node:fs';
+import { basename, dirname, relative } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'vitest';
+import { FIXTURES, SHARED_LEDGERS } from './files.js';
+import { DERIVED, type DerivedExpectations } from './ledger-derived.js';
 
 type Json = Record<string, any>;
 
 /** What SQLite's UTF-8 can hold of a JS string: unpaired surrogates become U+FFFD. */
 const storable = (text: string): string => (text as unknown as { toWellFormed(): string }).toWellFormed();
 
-export function expectLedgerImported(dbPath: string, ledgerPath: string): void {
+/** The hand-written expectations of a fixture or shared ledger. */
+function derivedFor(ledgerPath: string): DerivedExpectations {
+  const folder = dirname(ledgerPath);
+  const key = relative(folder, FIXTURES) === '' ? `fixtures/${basename(ledgerPath)}`
+    : relative(folder, SHARED_LEDGERS) === '' ? `shared/${basename(ledgerPath)}` : ledgerPath;
+  const derived = DERIVED[key];
+  if (derived === undefined) throw new Error(`No hand-written expectations for ${key}: add them to test/helpers/ledger-derived.ts.`);
+  return derived;
+}
+
+/** A delivery row as DerivedExpectations words it. */
+const deliveryLine = (d: Json): string =>
+  `${d.agent_id} ${d.acked === 1 ? 'acked' : 'pending'}${d.acked_at === null ? '' : ` at ${d.acked_at}`}${d.read_at === null ? '' : `, read ${d.read_at}`}`;
+
+export function expectLedgerImported(dbPath: string, ledgerPath: string, derived: DerivedExpectations = derivedFor(ledgerPath)): void {
   const ledger = JSON.parse(readFileSync(ledgerPath, 'utf8')) as Json;
   const db = new BetterSqlite3(dbPath, { readonly: true });
   try {
     const one = (sql: string, ...params: unknown[]) => db.prepare(sql).get(...params) as Json | undefined;
+    // The hand-written tables must name every record they speak of, no more and no fewer.
+    expect(Object.keys(derived.attempts).sort(), 'agents with hand-written attempts').toEqual(Object.keys(ledger.agents).sort());
+    expect(Object.keys(derived.deliveries).sort(), 'messages with hand-written deliveries').toEqual(Object.keys(ledger.messages ?? {}).sort());
+    expect(Object.keys(derived.templates).sort(), 'templates with a hand-written name@version').toEqual(Object.keys(ledger.templates ?? {}).sort());
 
     for (const [id, f] of Object.entries<Json>(ledger.fleets)) {
       expect(one('SELECT * FROM fleets WHERE id = ?', id), `fleet ${id}`).toEqual({
@@ -25,7 +48,7 @@ export function expectLedgerImported(dbPath: string, ledgerPath: string): void {
         id, fleet_id: a.fleet_id, role: a.role, prompt: a.prompt, agent_file: a.agent_file ?? null, status: a.status,
         pid: a.pid ?? null, retry_count: a.retry_count ?? 0, output: a.output ?? null, error: a.error ?? null,
         created_at: null, started_at: a.started_at ?? null, completed_at: a.completed_at ?? null,
-        attempts: a.started_at != null ? (a.retry_count ?? 0) + 1 : 0, supervisor_id: null, pid_start: null, profile: 'worker', token_hash: null,
+        attempts: derived.attempts[id], supervisor_id: null, pid_start: null, profile: 'worker', token_hash: null,
       });
     }
     const messages = Object.entries<Json>(ledger.messages ?? {});
@@ -42,20 +65,17 @@ export function expectLedgerImported(dbPath: string, ledgerPath: string): void {
       .all(JSON.stringify(messages.map(([id]) => id)));
     expect(order).toEqual(messages.map(([id]) => id));
 
-    // The inbox view holds exactly what the old inboxes held (entries naming lost messages aside).
-    for (const [agentId, ids] of Object.entries<string[]>(ledger.inboxes ?? {})) {
-      const held = [...new Set(ids.filter((id) => ledger.messages?.[id] !== undefined))].sort();
-      const shown = (db.prepare('SELECT message_id FROM inbox WHERE agent_id = ?').pluck().all(agentId) as string[]).sort();
-      expect(shown, `inbox of ${agentId}`).toEqual(held);
+    const deliveriesOf = db.prepare(`SELECT d.agent_id, d.acked, d.read_at, d.acked_at FROM deliveries AS d
+      JOIN messages AS m ON m.seq = d.message_seq WHERE m.id = ? ORDER BY d.agent_id`);
+    for (const [id] of messages) {
+      expect((deliveriesOf.all(id) as Json[]).map(deliveryLine).sort(), `deliveries of ${id}`).toEqual([...derived.deliveries[id]!].sort());
     }
-    const inboxAgents = new Set(Object.keys(ledger.inboxes ?? {}));
-    const strays = db.prepare('SELECT DISTINCT agent_id FROM inbox').pluck().all() as string[];
-    for (const agentId of strays) {
-      if (!inboxAgents.has(agentId)) {
-        expect(one('SELECT 1 AS hit FROM deliveries WHERE agent_id = ? AND acked = 0 AND message_seq IN (SELECT seq FROM messages WHERE id IN (SELECT value FROM json_each(?)))',
-          agentId, JSON.stringify(messages.map(([id]) => id))), `${agentId} has no old inbox, so none of this ledger's messages may be pending for it`).toBeUndefined();
-      }
-    }
+    // The inbox view (what `select * from inbox` shows a person) holds exactly the pending ones.
+    const pending = Object.entries(derived.deliveries).flatMap(([id, lines]) => lines
+      .map((line) => /^(\S+) pending\b/.exec(line)?.[1]).filter((agentId) => agentId !== undefined).map((agentId) => `${agentId} ${id}`));
+    const shown = db.prepare('SELECT agent_id, message_id FROM inbox WHERE message_id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(messages.map(([id]) => id))) as Json[];
+    expect(shown.map((row) => `${row.agent_id} ${row.message_id}`).sort(), 'the inbox view').toEqual(pending.sort());
 
     for (const [agentId, c] of Object.entries<Json>(ledger.capabilities ?? {})) {
       expect(one('SELECT * FROM capabilities WHERE agent_id = ?', agentId), `capability ${agentId}`).toEqual({
@@ -65,8 +85,8 @@ export function expectLedgerImported(dbPath: string, ledgerPath: string): void {
       expect(db.prepare('SELECT skill FROM capability_skills WHERE agent_id = ? ORDER BY position').pluck().all(agentId)).toEqual(c.skills);
     }
     for (const [key, t] of Object.entries<Json>(ledger.templates ?? {})) {
-      const name = t.name ?? key;
-      const version = t.version ?? 1;
+      const [name, versionText] = derived.templates[key]!.split('@');
+      const version = Number(versionText);
       expect(one('SELECT * FROM templates WHERE name = ? AND version = ?', name, version), `template ${key}`).toEqual({
         name, version, description: t.description ?? null, created_at: t.created_at ?? null,
       });

@@ -1,7 +1,7 @@
 // A process that dies mid-write (kill -9, the OOM killer, a closed laptop lid) must leave the
 // database as it was before the write or with the whole write in it: a batch and a legacy import
 // are each one transaction. The children stop at a moment they report on stdout, and are killed there.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
@@ -14,6 +14,7 @@ import { packageRoot } from '../../src/store/package-root.js';
 import { startNode, type WatchedChild } from '../helpers/children.js';
 import { rawDatabase } from '../helpers/database.js';
 import { CLI, dumpDatabase, FIXTURES, runCli, tempDir } from '../helpers/files.js';
+import type { DerivedExpectations } from '../helpers/ledger-derived.js';
 import { expectLedgerImported } from '../helpers/ledger-expect.js';
 
 const HELPERS = join(packageRoot, 'test', 'helpers');
@@ -126,13 +127,27 @@ describe('meshfleet migrate killed with SIGKILL while importing a 20,000-message
     before = dumpDatabase(dbPath);
   }, 60_000);
 
+  /**
+   * What the import derives for bench/fixtures.ts's generated ledger, from the generator's own
+   * rules: every agent started once and never retried; every even message was acknowledged by its
+   * one recipient, every odd one waits in that recipient's inbox.
+   */
+  function generatedExpectations(): DerivedExpectations {
+    const ledger = JSON.parse(readFileSync(ledgerPath, 'utf8')) as { agents: Record<string, unknown>; messages: Record<string, { to_agent_id: string }> };
+    return {
+      attempts: Object.fromEntries(Object.keys(ledger.agents).map((id) => [id, 1])),
+      deliveries: Object.fromEntries(Object.entries(ledger.messages).map(([id, m], i) => [id, [`${m.to_agent_id} ${i % 2 === 0 ? 'acked' : 'pending'}`]])),
+      templates: {},
+    };
+  }
+
   /** The next run imports everything, and the database holds both ledgers exactly. */
   function expectRerunCompletes(): void {
     const rerun = runCli(['migrate', ledgerPath, '--db', dbPath, '--json']);
     expect(rerun.stderr).toBe('');
     expect(rerun.code).toBe(0);
     expect(JSON.parse(rerun.stdout).counts.messages).toEqual({ imported: LEDGER_MESSAGES, present: 0 });
-    expectLedgerImported(dbPath, ledgerPath);
+    expectLedgerImported(dbPath, ledgerPath, generatedExpectations());
     expectLedgerImported(dbPath, join(FIXTURES, 'ledger-v0.json'));
     expect(count(dbPath, 'SELECT count(*) FROM legacy_imports')).toBe(2);
     expect(integrity(dbPath)).toEqual(['ok']);
@@ -173,7 +188,7 @@ describe('meshfleet migrate killed with SIGKILL while importing a 20,000-message
     openStore(dbPath).close();
     expect(integrity(dbPath)).toEqual(['ok']);
     if (count(dbPath, 'SELECT count(*) FROM legacy_imports') === 2) {
-      expectLedgerImported(dbPath, ledgerPath);
+      expectLedgerImported(dbPath, ledgerPath, generatedExpectations());
       expect(runCli(['migrate', ledgerPath, '--db', dbPath]).stdout).toContain('nothing changed');
     } else {
       expect(dumpDatabase(dbPath)).toEqual(before);

@@ -1,36 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dumpDatabase, FIXTURES, hasSqliteCli, runCli, SHARED_LEDGERS, sha256, tempDir } from '../helpers/files.js';
+import { describe, expect, it } from 'vitest';
+import { databasePerTest, migrate, queryDb } from '../helpers/database.js';
+import { dumpDatabase, FIXTURES, hasSqliteCli, runCli, sha256 } from '../helpers/files.js';
 import { expectLedgerImported } from '../helpers/ledger-expect.js';
 
 let dir: string;
-let cleanup: () => void;
 let db: string;
-beforeEach(() => {
-  ({ dir, cleanup } = tempDir());
-  db = join(dir, 'mesh.db');
-});
-afterEach(() => cleanup());
+databasePerTest((paths) => ({ dir, db } = paths));
 
 const fixture = (name: string) => join(FIXTURES, name);
 const fixtureLedgers = readdirSync(FIXTURES).filter((f) => f.startsWith('ledger-')).sort();
-const sharedLedgers = existsSync(SHARED_LEDGERS) ? readdirSync(SHARED_LEDGERS).filter((f) => f.endsWith('.json')).sort() : [];
-
-function migrate(...args: string[]) {
-  return runCli(['migrate', ...args]);
-}
-
-function query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): T[] {
-  const conn = new BetterSqlite3(db, { readonly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
-}
+const query = <T = Record<string, unknown>>(sql: string, ...params: unknown[]): T[] => queryDb<T>(db, sql, ...params);
 
 function writeLedger(name: string, ledger: unknown): string {
   const path = join(dir, name);
@@ -46,12 +28,6 @@ describe('meshfleet migrate imports every record', () => {
     expect(result.code).toBe(0);
     expectLedgerImported(db, fixture(name));
     expect(sha256(fixture(name))).toBe(before);
-  });
-
-  it.skipIf(sharedLedgers.length === 0).each(sharedLedgers)('the old system\'s own %s', (name) => {
-    const result = migrate(join(SHARED_LEDGERS, name), '--db', db);
-    expect(result.code).toBe(0);
-    expectLedgerImported(db, join(SHARED_LEDGERS, name));
   });
 
   it('all fixtures into one database, side by side', () => {
@@ -178,13 +154,6 @@ describe('meshfleet migrate reports legal but odd history', () => {
     // The report is kept with the import, for whoever asks later.
     const [kept] = query<{ report: string }>('SELECT report FROM legacy_imports');
     expect(JSON.parse(kept!.report).anomalies).toHaveLength(12);
-  });
-
-  it.skipIf(!existsSync(join(SHARED_LEDGERS, 'tampered-timestamps.json')))('reports the old system\'s tampered timestamps', () => {
-    const result = migrate(join(SHARED_LEDGERS, 'tampered-timestamps.json'), '--db', db);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('agents["a1"].completed_at: completed (500) before it started (1000)');
-    expect(query("SELECT started_at, completed_at FROM agents WHERE id = 'a1'")).toEqual([{ started_at: 1000, completed_at: 500 }]);
   });
 });
 

@@ -1,18 +1,19 @@
-// What each schema version promises when an older database is opened by this build.
+// What each schema version promises when an older database is opened by this build. Rows are
+// written and read over a plain connection, as sqlite3 would, not through the Store.
 import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
-import { rawDatabase } from '../helpers/database.js';
-import { FIXTURES, runCli, tempDir } from '../helpers/files.js';
+import { databasePerTest, queryDb } from '../helpers/database.js';
+import { FIXTURES, runCli } from '../helpers/files.js';
 
 let dir: string;
-let cleanup: () => void;
-beforeEach(() => ({ dir, cleanup } = tempDir()));
-afterEach(() => cleanup());
+let dbPath: string;
+databasePerTest((paths) => ({ dir, db: dbPath } = paths));
 
 /** The migrations of schema `version` and below, as an install of that release had them. */
 function migrationsUpTo(version: number) {
@@ -22,27 +23,31 @@ function migrationsUpTo(version: number) {
   return loadMigrations(folder);
 }
 
+/** A database as the release of schema `version` left it, holding `rows`; then this build opens it. */
+function upgradeFrom(version: number, rows: string): void {
+  openStore(dbPath, { migrations: migrationsUpTo(version) }).close();
+  const old = new BetterSqlite3(dbPath);
+  old.exec(rows);
+  old.close();
+  openStore(dbPath).close();
+}
+
 describe('schema 1 → 2', () => {
   it('indexes the roles and skills of existing capabilities, so route_work finds agents registered before the upgrade', () => {
-    const dbPath = join(dir, 'mesh.db');
-    const old = openStore(dbPath, { migrations: migrationsUpTo(1) });
-    rawDatabase(dbPath).exec(`
+    upgradeFrom(1, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'API Writer', 'p', 'running');
       INSERT INTO capabilities (agent_id, fleet_id, role, registered_at) VALUES ('a1', 'f', 'API Writer', 1);
       INSERT INTO capability_skills (agent_id, position, skill) VALUES ('a1', 0, 'React-Native'), ('a1', 1, 'Docs');
       INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES ('a1', 'Docs', 1, 1);`);
-    old.close();
-
-    const upgraded = openStore(dbPath);
-    expect(rawDatabase(dbPath).values('SELECT term FROM capability_terms ORDER BY term'))
+    expect(queryDb<{ term: string }>(dbPath, 'SELECT term FROM capability_terms ORDER BY term').map((row) => row.term))
       .toEqual(['api', 'api writer', 'docs', 'native', 'react', 'react-native', 'writer']);
+    const upgraded = openStore(dbPath);
     expect(routeWork(upgraded, 'writer needed for docs').map((m) => m.agentId)).toEqual(['a1']);
     upgraded.close();
   });
 
   it('a legacy import writes the terms too', () => {
-    const dbPath = join(dir, 'mesh.db');
     expect(runCli(['migrate', join(FIXTURES, 'ledger-v1.json'), '--db', dbPath]).code).toBe(0);
     const store = openStore(dbPath);
     expect(routeWork(store, 'react page', { topN: 5 }).map((m) => m.agentId)).toEqual(['s-ui']);
@@ -52,35 +57,30 @@ describe('schema 1 → 2', () => {
 
 describe('schema 2 → 3', () => {
   it('counts the attempts of agents that started before the upgrade', () => {
-    const dbPath = join(dir, 'mesh.db');
-    const old = openStore(dbPath, { migrations: migrationsUpTo(2) });
-    rawDatabase(dbPath).exec(`
+    upgradeFrom(2, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, retry_count, started_at) VALUES ('ran', 'f', 'r', 'p', 'failed', 2, 5);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('never', 'f', 'r', 'p', 'pending');`);
-    old.close();
-    const upgraded = openStore(dbPath);
-    expect(rawDatabase(dbPath).rows('SELECT id, attempts, supervisor_id FROM agents ORDER BY id')).toEqual([
+    expect(queryDb(dbPath, 'SELECT id, attempts, supervisor_id FROM agents ORDER BY id')).toEqual([
       { id: 'never', attempts: 0, supervisor_id: null }, { id: 'ran', attempts: 3, supervisor_id: null },
     ]);
-    upgraded.close();
   });
 });
 
 describe('schema 3 → 4', () => {
   it('makes every existing agent a worker without a token, and template seats keep no profile', () => {
-    const dbPath = join(dir, 'mesh.db');
-    const old = openStore(dbPath, { migrations: migrationsUpTo(3) });
-    rawDatabase(dbPath).exec(`
+    upgradeFrom(3, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'r', 'p', 'pending');
       INSERT INTO templates (name, version, created_at) VALUES ('t', 1, 1);
       INSERT INTO template_agents (template_name, template_version, position, role, prompt) VALUES ('t', 1, 0, 'r', 'p');`);
-    old.close();
-    const upgraded = openStore(dbPath);
-    expect(rawDatabase(dbPath).rows('SELECT id, profile, token_hash FROM agents')).toEqual([{ id: 'a', profile: 'worker', token_hash: null }]);
-    expect(rawDatabase(dbPath).values('SELECT profile FROM template_agents')).toEqual([null]);
-    expect(() => rawDatabase(dbPath).run("UPDATE agents SET profile = 'admin'")).toThrow(/CHECK constraint/);
-    upgraded.close();
+    expect(queryDb(dbPath, 'SELECT id, profile, token_hash FROM agents')).toEqual([{ id: 'a', profile: 'worker', token_hash: null }]);
+    expect(queryDb(dbPath, 'SELECT profile FROM template_agents')).toEqual([{ profile: null }]);
+    const conn = new BetterSqlite3(dbPath);
+    try {
+      expect(() => conn.prepare("UPDATE agents SET profile = 'admin'").run()).toThrow(/CHECK constraint/);
+    } finally {
+      conn.close();
+    }
   });
 });

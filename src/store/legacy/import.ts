@@ -2,8 +2,10 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { connectionOf } from '../connection.js';
 import type { Store } from '../open.js';
+import { describeValue } from '../quote.js';
 import { LedgerError, type LedgerVersion } from './ledger.js';
-import type { Anomaly, ImportPlan } from './plan.js';
+import type { Anomaly } from './findings.js';
+import type { ImportPlan } from './plan.js';
 
 export const KINDS = [
   'fleets', 'agents', 'messages', 'deliveries', 'capabilities', 'capability_skills',
@@ -150,15 +152,10 @@ function rowWriter(db: BetterSqlite3.Database, kind: Kind, count: KindCount): Ro
     const differs = columns.findIndex((_, index) => stored[index] !== values[index]);
     if (differs !== -1) {
       throw new LedgerError(label,
-        `the database already holds this ${kind} row with a different ${columns[differs]} (stored ${preview(stored[differs])}, ledger ${preview(values[differs])}).`,
+        `the database already holds this ${kind} row with a different ${columns[differs]} (stored ${describeValue(stored[differs])}, ledger ${describeValue(values[differs])}).`,
         CONFLICT_HINT);
     }
     count.present += 1;
     return false;
   };
-}
-
-function preview(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

@@ -1,6 +1,7 @@
 // The legacy agent-mesh JSON ledger (schema_version absent, 1 or 2), validated before anything
 // is written. Formats: ../shared/legacy-ledgers/README.md.
 import { z } from 'zod';
+import { describeValue } from '../quote.js';
 
 export const LEDGER_VERSIONS = [0, 1, 2] as const;
 export type LedgerVersion = (typeof LEDGER_VERSIONS)[number];
@@ -145,7 +146,7 @@ export function parseLedger(text: string): Ledger {
       'The ledger is damaged; restore it from a backup, or repair the JSON by hand in a copy. Nothing was imported.');
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new LedgerError('', `the file holds ${describe(raw)}, not a ledger object.`, FIX_HINT);
+    throw new LedgerError('', `the file holds ${describeValue(raw)}, not a ledger object.`, FIX_HINT);
   }
   const version = readVersion((raw as Record<string, unknown>).schema_version);
   const unstorableText = replaceLoneSurrogates(raw, []);
@@ -153,7 +154,7 @@ export function parseLedger(text: string): Ledger {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const record = formatPath(issue.path);
-    throw new LedgerError(record, `${issue.message.replace(/^Invalid input: /, '')}; found ${describe(valueAt(raw, issue.path))}.`, FIX_HINT);
+    throw new LedgerError(record, `${issue.message.replace(/^Invalid input: /, '')}; found ${describeValue(valueAt(raw, issue.path))}.`, FIX_HINT);
   }
   const ledger = parsed.data;
   const extraFields = Object.fromEntries(Object.entries(ledger).filter(([key]) => !KNOWN_FIELDS.ledger.has(key)));
@@ -200,7 +201,7 @@ function replaceLoneSurrogates(value: unknown, path: PropertyKey[]): string[] {
 function readVersion(value: unknown): LedgerVersion {
   if (value === undefined) return 0;
   if (value === 1 || value === 2) return value;
-  throw new LedgerError('schema_version', `${describe(value)} is not a ledger version Meshfleet knows (absent, 1 or 2).`,
+  throw new LedgerError('schema_version', `${describeValue(value)} is not a ledger version Meshfleet knows (absent, 1 or 2).`,
     'Only ledgers of agent-mesh 0.1 – 0.13 can be imported; if a newer agent-mesh wrote this one, report its version to Meshfleet. Nothing was imported.');
 }
 
@@ -220,13 +221,4 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
     value = (value as Record<PropertyKey, unknown>)[part];
   }
   return value;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
