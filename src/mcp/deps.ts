@@ -17,4 +17,6 @@ export interface ToolDeps {
   homeDir: string;
   /** Who this server acts for: the operator, or (MESHFLEET_AGENT_ID) one agent only. */
   caller: Caller;
+  /** wait_for_messages calls this server holds open now; get_health reports the count. */
+  waits: { pending: number };
 }

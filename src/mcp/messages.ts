@@ -113,7 +113,12 @@ export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
 /** Resolves true when a message is pending for the agent, false at the timeout or on cancel. */
 function waitForPending(deps: ToolDeps, agentId: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
+    deps.waits.pending += 1;
+    let finished = false;
     const done = (arrived: boolean) => {
+      if (finished) return;
+      finished = true;
+      deps.waits.pending -= 1;
       unsubscribe();
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

@@ -85,7 +85,7 @@ export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & {
   const push = new InboxPush(store, changes, config.push);
   return {
     store, changes, supervisor, push, startedAt: Date.now(), version: config.version,
-    projectDir: config.projectDir, homeDir: config.homeDir, caller,
+    projectDir: config.projectDir, homeDir: config.homeDir, caller, waits: { pending: 0 },
     close: async () => {
       await supervisor.stopAll('the meshfleet server that started this agent stopped');
       await push.close();

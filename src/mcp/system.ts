@@ -14,7 +14,7 @@ export function registerSystemTools(server: McpServer, deps: ToolDeps): void {
   }, () => toolResult(() => ({ status: 'ok', timestamp: Date.now() })));
 
   server.registerTool('get_health', {
-    description: 'Server and database health: uptime, database size, counts of fleets, agents, messages, pending deliveries, templates.',
+    description: 'Server and database health: uptime, database size, counts of fleets, agents, messages, pending deliveries, templates; agents supervised and wait_for_messages calls pending in this server.',
     inputSchema: {},
   }, () => toolResult(() => {
     const h = getHealth(deps.store, deps.startedAt);
@@ -29,6 +29,7 @@ export function registerSystemTools(server: McpServer, deps: ToolDeps): void {
         messages: h.counts.messages, pending_deliveries: h.counts.pendingDeliveries, templates: h.counts.templates,
       },
       agents_supervised_here: deps.supervisor.running,
+      waits_pending: deps.waits.pending,
     };
   }));
 

@@ -84,7 +84,12 @@ export async function startAgentServer(host: Harness, agentId: string, config: P
   return startHarness({ ...config, agentId, agentToken }, { dir: host.dir, dbPath: host.dbPath });
 }
 
-/** Waits until check() holds, polling; for outcomes of real processes. */
+/**
+ * Waits until check() holds, polling; for outcomes of real processes. Gives up by throwing the
+ * last attempt's own error (the assertion and its diff, not a bare "timed out"). The default
+ * wait stays well under vitest.config.ts's 60 s test timeout, so a slow run still reports
+ * what was wrong; a test passing a longer wait needs a test timeout beyond it.
+ */
 export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,14 +1,36 @@
-// A process that opens a Meshfleet database at an agreed moment, as a server starting beside
-// others would. Usage: node open-store-child.mjs <db> <startAtEpochMs> [migrationsDir]
-import { connectionOf } from '../../dist/src/store/connection.js';
+// A process that opens a Meshfleet database when told to, as a server starting beside others
+// would. Usage: node open-store-child.mjs <db> [migrationsDir]
+// Prints "at-gate" once loaded and ready, blocks until a line arrives on stdin (the parent sends
+// it only when every child is at the gate), opens the store, then prints one line of JSON.
+import { readSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../../dist/src/store/open.js';
 import { loadMigrations } from '../../dist/src/store/migrator.js';
 
-const [dbPath, startAt, migrationsDir] = process.argv.slice(2);
+const [dbPath, migrationsDir] = process.argv.slice(2);
 const migrations = migrationsDir ? loadMigrations(migrationsDir) : undefined;
-while (Date.now() < Number(startAt)) { /* everyone leaves the gate together */ }
+
+process.stdout.write('at-gate\n');
+waitForGate();
 const store = openStore(dbPath, { migrations });
-const version = store.first(store.sql.selectFrom('meshfleet_meta').select('value').where('key', '=', 'schema_version'))?.value;
-const journal = connectionOf(store).pragma('journal_mode', { simple: true });
 store.close();
-process.stdout.write(JSON.stringify({ pid: process.pid, version: Number(version), journal }));
+
+// Read back through a connection of its own: what the file holds once this process opened it.
+const db = new BetterSqlite3(dbPath, { readonly: true });
+const version = db.prepare("SELECT value FROM meshfleet_meta WHERE key = 'schema_version'").pluck().get();
+const journal = db.pragma('journal_mode', { simple: true });
+db.close();
+process.stdout.write(`${JSON.stringify({ pid: process.pid, version: Number(version), journal })}\n`);
+
+/** Blocks the whole process (no event loop turn) until stdin yields a byte or ends. */
+function waitForGate() {
+  const byte = Buffer.alloc(1);
+  for (;;) {
+    try {
+      readSync(0, byte, 0, 1, null);
+      return;
+    } catch (err) {
+      if (err.code !== 'EAGAIN') throw err;
+    }
+  }
+}

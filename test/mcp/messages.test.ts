@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import { sendMessage } from '../../src/mesh/messages.js';
 import { rawDatabase } from '../helpers/database.js';
-import { startHarness, type Harness } from '../helpers/mesh.js';
+import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
 let fleetId: string;
@@ -138,18 +138,24 @@ describe('wait_for_messages', () => {
 
   it('wakes when another connection to the database commits a message', async () => {
     const other = openStore(h.dbPath); // as another server process would
-    const started = Date.now();
-    const waiting = h.ok('wait_for_messages', { agent_id: coder, timeout_ms: 10_000 });
-    setTimeout(() => sendMessage(other, { fleetId, fromAgentId: tester, toAgentId: coder, type: 'question', payload: 'from elsewhere' }), 200);
-    const result = await waiting;
-    expect(result.timed_out).toBe(false);
-    expect(result.messages.map((m: { payload: string }) => m.payload)).toEqual(['from elsewhere']);
-    expect(Date.now() - started).toBeLessThan(9_000);
-    other.close();
+    try {
+      const waiting = h.ok('wait_for_messages', { agent_id: coder, timeout_ms: 30_000 });
+      // Send only once the server says the wait is pending: a message sent before would be found at once, proving nothing.
+      await eventually(async () => expect((await h.ok('get_health')).waits_pending).toBe(1));
+      sendMessage(other, { fleetId, fromAgentId: tester, toAgentId: coder, type: 'question', payload: 'from elsewhere' });
+      const result = await waiting;
+      // Ended by the message, not by the timeout: a wait that never woke would say timed_out: true.
+      expect(result.timed_out).toBe(false);
+      expect(result.messages.map((m: { payload: string }) => m.payload)).toEqual(['from elsewhere']);
+      expect((await h.ok('get_health')).waits_pending).toBe(0);
+    } finally {
+      other.close();
+    }
   });
 
   it('times out with an empty inbox', async () => {
     expect(await h.ok('wait_for_messages', { agent_id: coder, timeout_ms: 100 })).toEqual({ messages: [], has_more: false, timed_out: true });
+    expect((await h.ok('get_health')).waits_pending).toBe(0);
     expect(await h.fails('wait_for_messages', { agent_id: coder, timeout_ms: 60_001 })).toMatch(/timeout_ms must be at most 60000/);
   });
 });

@@ -1,103 +1,12 @@
-import { connect, createServer, type Socket } from 'node:net';
+import { OutgoingMessage } from 'node:http';
+import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { InboxPush, type PushOptions } from '../../src/mcp/push.js';
-import { ChangeFeed } from '../../src/mesh/changes.js';
-import { createFleet } from '../../src/mesh/fleets.js';
-import { sendMessages } from '../../src/mesh/messages.js';
-import { hashToken } from '../../src/mesh/tokens.js';
-import { openStore, type Store } from '../../src/store/open.js';
-import { rawDatabase } from '../helpers/database.js';
-import { CLI, tempDir } from '../helpers/files.js';
-import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InboxPush } from '../../src/mcp/push.js';
+import { eventually } from '../helpers/mesh.js';
+import { cleanups, freePort, giveToken, harness, mesh, open, readFrames, readUntil, runCleanups, send } from '../helpers/streams.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-async function harness(config: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
-  const h = await startHarness(config);
-  cleanups.push(() => h.close());
-  return h;
-}
-
-interface Mesh { store: Store; changes: ChangeFeed; push: InboxPush; fleetId: string; a: string; b: string; port: number }
-
-/** A stream server over a real database with a fleet of two agents, a and b. */
-async function mesh(options: PushOptions = {}): Promise<Mesh> {
-  const temp = tempDir();
-  const store = openStore(join(temp.dir, 'mesh.db'));
-  const changes = new ChangeFeed(store);
-  const push = new InboxPush(store, changes, options);
-  cleanups.push(() => { store.close(); temp.cleanup(); }, () => changes.stop(), () => push.close());
-  const { fleet, agents: [a, b] } = createFleet(store, [{ role: 'a', prompt: 'p' }, { role: 'b', prompt: 'q' }]);
-  const port = Number(new URL(await push.streamUrl(a!.id)).port);
-  return { store, changes, push, fleetId: fleet.id, a: a!.id, b: b!.id, port };
-}
-
-function send(m: Mesh, to: string, payloads: string[]): void {
-  sendMessages(m.store, payloads.map((payload) => ({ fleetId: m.fleetId, fromAgentId: to === m.a ? m.b : m.a, toAgentId: to, type: 'handoff' as const, payload })));
-  m.changes.notify();
-}
-
-function giveToken(store: Store, agentId: string, token: string): void {
-  rawDatabase(store.path).run('UPDATE agents SET token_hash = ? WHERE id = ?', hashToken(token), agentId);
-}
-
-/** Sends raw bytes; resolves with all the server answered once it closes the connection. */
-function raw(port: number, request: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request));
-    let answer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => { answer += chunk; });
-    socket.on('error', () => undefined); // a reset is one of the answers a hostile request may get
-    socket.on('close', () => resolve(answer));
-  });
-}
-
-/** Opens a stream; the caller's abort() closes it. */
-async function open(url: string, headers: Record<string, string> = {}): Promise<{ response: Response; abort: () => void }> {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  cleanups.push(abort);
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  return { response, abort };
-}
-
-async function readUntil(response: Response, needle: string): Promise<string> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!text.includes(needle)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`stream ended before ${needle}: ${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return text;
-}
-
-/** The stream still works: a message sent now arrives on it. */
-async function streamWorks(m: Mesh, payload: string): Promise<void> {
-  const { response, abort } = await open(await m.push.streamUrl(m.b));
-  expect(response.status).toBe(200);
-  send(m, m.b, [payload]);
-  expect(await readUntil(response, `"payload":"${payload}"`)).toContain(`"payload":"${payload}"`);
-  abort();
-}
+afterEach(runCleanups);
 
 describe('subscribe_inbox', () => {
   it('serves the stream on MESHFLEET_SSE_PORT and pushes a message sent after connecting', async () => {
@@ -142,133 +51,6 @@ describe('subscribe_inbox', () => {
     expect(instructions).toMatch(/stream_url as given.*its key opens this agent's stream only/);
     expect(instructions).toContain('Authorization: Bearer <your MESHFLEET_AGENT_TOKEN>');
   });
-});
-
-describe('inbox streams under hostile HTTP', () => {
-  it('answers a bad percent-encoding with 400 and goes on serving', async () => {
-    const m = await mesh();
-    const answer = await raw(m.port, 'GET /inbox/%ZZ HTTP/1.1\r\nHost: x\r\n\r\n');
-    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    expect(answer).toContain('{"error":"Bad percent-encoding in \\"/inbox/%ZZ\\"."}');
-    await streamWorks(m, 'after bad encoding');
-  });
-
-  it('leaves the `meshfleet serve` process running and answering after hostile requests', async () => {
-    const temp = tempDir();
-    cleanups.push(() => temp.cleanup());
-    const client = new Client({ name: 'hostile-test', version: '0.0.0' });
-    await client.connect(new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'serve', '--db', join(temp.dir, 'mesh.db')],
-      env: { PATH: process.env.PATH ?? '', HOME: temp.dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'sleep 30' },
-      stderr: 'pipe',
-    }));
-    cleanups.push(() => client.close());
-    const call = async (name: string, args: Record<string, unknown> = {}) =>
-      JSON.parse((((await client.callTool({ name, arguments: args })).content) as { text: string }[])[0]!.text);
-    const { agent_ids: [a] } = await call('spawn_fleet', { agents: [{ role: 'a', prompt: 'p' }] });
-    const { stream_url } = await call('subscribe_inbox', { agent_id: a });
-    const port = Number(new URL(stream_url).port);
-
-    expect(await raw(port, 'GET /inbox/%ZZ HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
-    expect(await raw(port, 'DELETE /inbox/%E0%A4%A HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 405 /);
-    expect(await raw(port, 'NOT HTTP AT ALL\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
-    await raw(port, `GET /inbox/${a} HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`);
-
-    expect(await call('ping')).toMatchObject({ status: 'ok' });
-    const { response, abort } = await open(stream_url);
-    expect(response.status).toBe(200);
-    abort();
-  }, 30_000);
-
-  it('answers 404 elsewhere, quoting at most 100 characters of the path', async () => {
-    const m = await mesh();
-    const response = await fetch(`http://127.0.0.1:${m.port}/${'x'.repeat(5_000)}`);
-    expect(response.status).toBe(404);
-    const { error } = await response.json() as { error: string };
-    expect(error).toMatch(/^Nothing at "\/x{99}"… \(5001 characters\): streams are at GET \/inbox\/<agent_id>\.$/);
-    expect((await fetch(`http://127.0.0.1:${m.port}/inbox/${m.a}/more`)).status).toBe(404);
-  });
-
-  it('answers 405 with Allow to other methods, and 400 to a request with a body', async () => {
-    const m = await mesh();
-    const url = await m.push.streamUrl(m.a);
-    const post = await fetch(url, { method: 'POST', body: 'hello' });
-    expect(post.status).toBe(405);
-    expect(post.headers.get('allow')).toBe('GET');
-    expect(await post.json()).toEqual({ error: '"POST" is not allowed: streams are read with GET.' });
-    const answer = await raw(m.port, `GET ${new URL(url).pathname}${new URL(url).search} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`);
-    expect(answer).toMatch(/^HTTP\/1\.1 400 [^]*A stream request has no body/);
-    await streamWorks(m, 'after odd methods');
-  });
-
-  it('answers 20 KB of headers with 431 or a closed connection, and lives', async () => {
-    const m = await mesh();
-    const answer = await raw(m.port, `GET /inbox/${m.a} HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`);
-    if (answer !== '') expect(answer).toMatch(/^HTTP\/1\.1 431 /);
-    await streamWorks(m, 'after big headers');
-  });
-
-  it('closes a connection that never sends a request', async () => {
-    const m = await mesh({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 300 } });
-    const answer = await raw(m.port, ''); // resolves only once the server closes it
-    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
-    await streamWorks(m, 'after an idle client');
-  }, 30_000);
-
-  it('lives through 2,000 connections opened at once and dropped', async () => {
-    const m = await mesh();
-    const sockets: Socket[] = [];
-    await Promise.all(Array.from({ length: 2_000 }, (_, i) => new Promise<void>((resolve) => {
-      const socket = connect(m.port, '127.0.0.1', () => {
-        // Half of them start a request and never finish it.
-        if (i % 2 === 0) socket.write(`GET /inbox/${m.a} HTTP/1.1\r\nHost: x\r\n`);
-        resolve();
-      });
-      socket.on('error', () => resolve());
-      socket.on('close', () => resolve());
-      sockets.push(socket);
-    })));
-    for (const socket of sockets) socket.destroy();
-    await eventually(() => streamWorks(m, 'after the flood'), 30_000);
-  }, 60_000);
-
-  it('drops a client that stops reading, holding no more than a frame or so for it', async () => {
-    const m = await mesh({ limits: { stalledMs: 2_000 } });
-    const payload = 'z'.repeat(60_000);
-    for (let i = 0; i < 3; i += 1) send(m, m.a, Array.from({ length: 200 }, () => payload));
-    const total = 600 * payload.length;
-
-    const url = new URL(await m.push.streamUrl(m.a));
-    const socket = connect(m.port, '127.0.0.1');
-    socket.pause(); // reads nothing until the server has given up on it
-    socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    let peakBuffered = 0;
-    await eventually(() => {
-      const stats = m.push.stats();
-      peakBuffered = Math.max(peakBuffered, stats.bufferedBytes);
-      expect(stats.blocked).toBe(1);
-    }, 30_000);
-    await eventually(() => {
-      const stats = m.push.stats();
-      peakBuffered = Math.max(peakBuffered, stats.bufferedBytes);
-      expect(stats.streams).toBe(0);
-    }, 30_000);
-    // Our send buffer's high-water mark (16 KiB) plus the one frame that crossed it, not the 36 MB waiting.
-    expect(peakBuffered).toBeLessThan(256 * 1024);
-
-    let received = 0;
-    const ended = new Promise<string>((resolve) => {
-      socket.on('data', (chunk: Buffer) => { received += chunk.length; });
-      socket.on('end', () => resolve('server closed the stream'));
-      socket.on('error', () => resolve('server closed the stream'));
-    });
-    socket.resume();
-    expect(await ended).toBe('server closed the stream');
-    expect(received).toBeLessThan(total);
-    socket.destroy();
-    await streamWorks(m, 'after the slow reader');
-  }, 60_000);
 });
 
 describe('who may read a stream', () => {
@@ -351,5 +133,57 @@ describe('stream caps', () => {
     const third = await fetch(await m.push.streamUrl(m.a));
     expect(third.status).toBe(503);
     expect(await third.json()).toEqual({ error: 'This server has 2 streams open, its limit.' });
+  });
+});
+
+describe('resuming and leaving a stream', () => {
+  it('resumes after the last frame seen, by Last-Event-ID or &after=: exactly the messages after it', async () => {
+    const m = await mesh();
+    send(m, m.a, ['m1', 'm2', 'm3', 'm4', 'm5']);
+    const url = await m.push.streamUrl(m.a);
+    const first = await open(url);
+    const seen = await readFrames(first.response, 'm3'); // a client that saw three of five, then lost the connection
+    first.abort();
+    expect(seen.map((f) => f.payload)).toEqual(['m1', 'm2', 'm3']);
+    const lastSeen = seen[2]!.id;
+
+    const byHeader = await open(url, { 'last-event-id': lastSeen });
+    const byQuery = await open(`${url}&after=${lastSeen}`);
+    // A message after the reconnect closes what each stream sends, so "exactly" needs no waiting.
+    send(m, m.a, ['m6']);
+    for (const { response } of [byHeader, byQuery]) {
+      expect(response.status).toBe(200);
+      const frames = await readFrames(response, 'm6');
+      expect(frames.map((f) => f.payload)).toEqual(['m4', 'm5', 'm6']);
+      expect(Number(frames[0]!.id)).toBeGreaterThan(Number(lastSeen));
+    }
+  });
+
+  it('lets go of a stream whose client disconnects: no stream left, no listener, nothing written for new messages', async () => {
+    const m = await mesh();
+    // Count the streams' subscriptions to the change feed, and the calls they get.
+    let subscribed = 0;
+    let calls = 0;
+    const subscribe = m.changes.subscribe.bind(m.changes);
+    m.changes.subscribe = (listener) => {
+      subscribed += 1;
+      const unsubscribe = subscribe(() => { calls += 1; listener(); });
+      return () => { subscribed -= 1; unsubscribe(); };
+    };
+    const { response, abort } = await open(await m.push.streamUrl(m.a));
+    send(m, m.a, ['before']);
+    expect(await readUntil(response, '"payload":"before"')).toContain('"payload":"before"');
+    expect(m.push.stats().streams).toBe(1);
+    expect(subscribed).toBe(1);
+
+    abort();
+    await eventually(() => expect(m.push.stats().streams).toBe(0));
+    expect(subscribed).toBe(0);
+    const writes = vi.spyOn(OutgoingMessage.prototype, 'write');
+    cleanups.push(() => writes.mockRestore());
+    const callsBefore = calls;
+    send(m, m.a, ['after']); // notify() runs the feed's listeners synchronously: a leftover one would run, and write, now
+    expect(calls).toBe(callsBefore);
+    expect(writes).not.toHaveBeenCalled();
   });
 });

@@ -5,6 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, tempDir } from '../helpers/files.js';
+import { eventually } from '../helpers/mesh.js';
 
 const LEGACY_TOOLS = [
   'spawn_fleet', 'fleet_status', 'list_fleets', 'set_fleet_timeout', 'collect_results', 'send_message', 'get_inbox', 'ack_message',
@@ -56,7 +57,7 @@ describe('meshfleet serve over stdio', () => {
     // Every old argument name is accepted; the ids an agent's own server can fill in are optional.
     expect(Object.keys(send.inputSchema.properties!)).toEqual(expect.arrayContaining(['fleet_id', 'from_agent_id', 'to_agent_id', 'type', 'payload', 'correlation_id']));
     expect(send.inputSchema.required).toEqual(['to_agent_id', 'type', 'payload']);
-  }, 30_000);
+  });
 
   it('two servers on one database see each other\'s messages, and a waiting agent wakes', async () => {
     const host = await serve();
@@ -67,12 +68,13 @@ describe('meshfleet serve over stdio', () => {
     await host.call('ack_message', { agent_id: a, message_id: (await host.call('get_inbox', { agent_id: a })).messages[0].id });
 
     const waiting = host.call('wait_for_messages', { agent_id: a, timeout_ms: 20_000 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Send only once the host says the wait is pending: sent earlier, the message would be found without any waking.
+    await eventually(async () => expect((await host.call('get_health')).waits_pending).toBe(1));
     await peer.call('send_messages', { messages: [{ fleet_id, from_agent_id: b, to_agent_id: a, type: 'result', payload: 'done' }] });
     const woken = await waiting;
     expect(woken.timed_out).toBe(false);
     expect(woken.messages.map((m: { payload: string }) => m.payload)).toEqual(['done']);
-  }, 30_000);
+  });
 
   it('subscribe_inbox streams messages another server commits, as the instructions describe', async () => {
     const host = await serve({ MESHFLEET_AUTH_TOKEN: 'sekrit' });
@@ -95,7 +97,7 @@ describe('meshfleet serve over stdio', () => {
     expect(second.value).toMatchObject({ event: 'message', data: { id: message_id, payload: 'pushed', type: 'alert' } });
     expect(Number(second.value!.id)).toBeGreaterThan(Number(first.value!.id));
     await frames.return(undefined);
-  }, 30_000);
+  });
 
   it('ends when its stdio client goes, even with an open stream and a running agent', async () => {
     const child = spawn(process.execPath, [CLI, 'serve', '--db', dbPath], {
@@ -115,22 +117,28 @@ describe('meshfleet serve over stdio', () => {
     const stream = await fetch(JSON.parse(sub.result.content[0].text).stream_url);
     expect(stream.status).toBe(200);
 
-    // A long wait is still pending when the client goes.
+    // A 60 s wait is pending when the client goes: the server says so.
     child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'wait_for_messages', arguments: { agent_id: agentId, timeout_ms: 60_000 } } })}\n`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await eventually(async () => {
+      const health = await rpc(5, 'tools/call', { name: 'get_health', arguments: {} });
+      expect(health.id).toBe(5);
+      expect(JSON.parse(health.result.content[0].text).waits_pending).toBe(1);
+    });
 
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    const stdinClosedAt = Date.now();
     child.stdin!.end();
     expect(await exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - stdinClosedAt).toBeLessThan(10_000);
+    // It ended with the wait still pending: the wait was never answered, neither by a message nor by its timeout.
+    const unanswered: unknown[] = [];
+    for await (const reply of replies) unanswered.push(reply);
+    expect(unanswered).toEqual([]);
 
     // The agent it started was ended and recorded, not left running.
     const reader = await serve();
     const status = await reader.call('fleet_status', { fleet_id });
     expect(status.agents[0]).toMatchObject({ status: 'interrupted', error: 'the meshfleet server that started this agent stopped' });
     expect(() => process.kill(status.agents[0].pid, 0)).toThrow();
-  }, 30_000);
+  });
 
   it('gives a tool error, not a crash, for arguments of the wrong shape', async () => {
     const { client, call } = await serve();
@@ -138,7 +146,7 @@ describe('meshfleet serve over stdio', () => {
     expect(result.isError).toBe(true);
     expect(JSON.parse((result.content as { text: string }[])[0]!.text).error).toMatch(/^Invalid arguments for get_inbox: .*agent_id/);
     expect(await call('ping')).toMatchObject({ status: 'ok' });
-  }, 30_000);
+  });
 });
 
 async function* jsonLines(stream: NodeJS.ReadableStream): AsyncGenerator<unknown> {

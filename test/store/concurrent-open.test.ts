@@ -11,16 +11,37 @@ import { tempDir } from '../helpers/files.js';
 const CHILD = join(packageRoot, 'test', 'helpers', 'open-store-child.mjs');
 const LATEST = loadMigrations().length;
 
-function openAtOnce(count: number, dbPath: string, migrationsDir?: string): Promise<{ code: number | null; out: string; err: string }[]> {
-  const startAt = Date.now() + 1_500; // time for every process to boot before the gate opens
-  return Promise.all(Array.from({ length: count }, () => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [CHILD, dbPath, String(startAt), ...(migrationsDir ? [migrationsDir] : [])]);
+interface Opened { code: number | null; out: string; err: string }
+
+/**
+ * Starts `count` processes and lets them open the database together: each reports "at-gate"
+ * once loaded, and the gate (a line on every stdin) opens only when all have reported, so none
+ * is still booting when the others open.
+ */
+async function openAtOnce(count: number, dbPath: string, migrationsDir?: string): Promise<Opened[]> {
+  const children = Array.from({ length: count }, () => {
+    const child = spawn(process.execPath, [CHILD, dbPath, ...(migrationsDir ? [migrationsDir] : [])]);
     let out = '';
     let err = '';
-    child.stdout.on('data', (chunk) => { out += chunk; });
     child.stderr.on('data', (chunk) => { err += chunk; });
-    child.on('close', (code) => resolve({ code, out, err }));
-  })));
+    const atGate = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        if (out.startsWith('at-gate\n')) resolve();
+      });
+      child.on('close', (code) => reject(new Error(`a child ended (code ${code}) before reaching the gate: ${err}`)));
+    });
+    const done = new Promise<Opened>((resolve) => child.on('close', (code) => resolve({ code, out: out.replace(/^at-gate\n/, ''), err })));
+    return { child, atGate, done };
+  });
+  try {
+    await Promise.all(children.map((c) => c.atGate));
+  } catch (err) {
+    for (const { child } of children) child.kill();
+    throw err;
+  }
+  for (const { child } of children) child.stdin.write('go\n');
+  return Promise.all(children.map((c) => c.done));
 }
 
 describe('eight processes opening one database at the same moment', () => {
@@ -40,7 +61,7 @@ describe('eight processes opening one database at the same moment', () => {
     const db = new BetterSqlite3(dbPath, { readonly: true });
     expect(db.prepare('SELECT version FROM meshfleet_migrations ORDER BY version').pluck().all()).toEqual(Array.from({ length: LATEST }, (_, i) => i + 1));
     db.close();
-  }, 60_000);
+  });
 
   it('all come up on an older file, and the pending migration runs exactly once', async () => {
     const migrations = join(dir, 'migrations');
@@ -62,5 +83,5 @@ describe('eight processes opening one database at the same moment', () => {
     expect(db.prepare('SELECT version FROM meshfleet_migrations ORDER BY version').pluck().all()).toEqual(Array.from({ length: LATEST + 1 }, (_, i) => i + 1));
     expect(db.prepare('SELECT body FROM notes').pluck().all()).toEqual(['added by 0002']);
     db.close();
-  }, 60_000);
+  });
 });
