@@ -187,45 +187,70 @@ export function setFleetTimeout(store: Store, fleetId: string, timeoutMs: number
 }
 
 /**
+ * Whether `supervisorId` may write this agent's progress: it has not reached a final status, and
+ * it is that supervisor's or nobody's yet. A server that was judged dead and taken over (stopped,
+ * or hung past the heartbeat bound) may wake up later; what it then reports about agents that
+ * another server now runs must change nothing.
+ */
+function isOwnedBy(agent: Agent | undefined, supervisorId: string | undefined): agent is Agent {
+  if (agent === undefined || FINAL_AGENT_STATUSES.includes(agent.status)) return false;
+  return supervisorId === undefined || agent.supervisorId === null || agent.supervisorId === supervisorId;
+}
+
+/**
  * A runtime started a new attempt of an agent's process, supervised by `supervisorId`.
  * `tokenHash` is the hash of the attempt's MESHFLEET_AGENT_TOKEN: a new attempt's token replaces the last.
+ * False, and nothing written, when the agent is final or another supervisor's: the process must go.
  */
 export function markAgentStarted(
   store: Store,
   agentId: string,
   attempt: { pid: number; pidStart: string | null; supervisorId: string; number: number; tokenHash: string },
   now: number = Date.now(),
-): void {
-  store.write(() => {
+): boolean {
+  return store.write(() => {
+    const agent = getAgent(store, agentId);
+    if (!isOwnedBy(agent, attempt.supervisorId)) return false;
     store.run(store.sql.updateTable('agents').set({
       status: 'running', pid: attempt.pid, pid_start: attempt.pidStart, supervisor_id: attempt.supervisorId, attempts: attempt.number,
       retry_count: Math.max(0, attempt.number - 1), started_at: now, completed_at: null, output: null, token_hash: attempt.tokenHash,
     }).where('id', '=', agentId));
-    const agent = getAgent(store, agentId);
-    recordEvent(store, { kind: 'agent_started', fleetId: agent?.fleetId ?? null, agentId, data: { pid: attempt.pid, attempt: attempt.number } }, now);
+    recordEvent(store, { kind: 'agent_started', fleetId: agent.fleetId, agentId, data: { pid: attempt.pid, attempt: attempt.number } }, now);
+    return true;
   });
 }
 
-/** A failed attempt will be retried after `delayMs`: the agent waits, pending, with its last error. */
-export function markAgentRetrying(store: Store, agentId: string, retry: { attempt: number; delayMs: number; error: string | null }, now: number = Date.now()): void {
+/**
+ * A failed attempt will be retried after `delayMs`: the agent waits, pending, with its last error.
+ * With `supervisorId`, only while the agent is still that supervisor's.
+ */
+export function markAgentRetrying(
+  store: Store,
+  agentId: string,
+  retry: { attempt: number; delayMs: number; error: string | null; supervisorId?: string },
+  now: number = Date.now(),
+): void {
   store.write(() => {
     const agent = getAgent(store, agentId);
-    if (agent === undefined || FINAL_AGENT_STATUSES.includes(agent.status)) return;
+    if (!isOwnedBy(agent, retry.supervisorId)) return;
     store.run(store.sql.updateTable('agents').set({ status: 'pending', pid: null, pid_start: null, error: retry.error }).where('id', '=', agentId));
     recordEvent(store, { kind: 'agent_retried', fleetId: agent.fleetId, agentId, data: { failed_attempt: retry.attempt, delay_ms: retry.delayMs, error: retry.error } }, now);
   });
 }
 
-/** An agent reached a final status; its fleet settles once every agent has. */
+/**
+ * An agent reached a final status; its fleet settles once every agent has. Handled once: a final
+ * agent is not changed. With `supervisorId`, only while the agent is still that supervisor's.
+ */
 export function markAgentFinished(
   store: Store,
   agentId: string,
-  outcome: { status: 'complete' | 'failed' | 'interrupted'; output: string | null; error: string | null },
+  outcome: { status: 'complete' | 'failed' | 'interrupted'; output: string | null; error: string | null; supervisorId?: string },
   now: number = Date.now(),
 ): void {
   store.write(() => {
     const agent = getAgent(store, agentId);
-    if (agent === undefined || FINAL_AGENT_STATUSES.includes(agent.status)) return; // handled once
+    if (!isOwnedBy(agent, outcome.supervisorId)) return;
     store.run(store.sql.updateTable('agents')
       .set({ status: outcome.status, output: outcome.output, error: outcome.error, completed_at: now, supervisor_id: null })
       .where('id', '=', agentId));

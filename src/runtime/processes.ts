@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * When the OS started a process (Linux: field 22 of /proc/<pid>/stat, in clock ticks since
@@ -41,4 +41,41 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether any process of the group led by `pid` still runs (a finished leader's children count).
+ * Zombies do not: an orphan that has exited waits for init to reap it, which some container
+ * inits do only every second or so, and it can no longer do anything.
+ */
+export function isGroupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  // Where /proc shows none of them (another pid namespace, hidepid), the kill's answer stands.
+  const states = groupStates(pid);
+  return states === null || states.length === 0 || states.some((state) => state !== 'Z' && state !== 'X');
+}
+
+/** The states (field 3 of /proc/<pid>/stat) of the group's processes; null where /proc cannot be read. */
+function groupStates(pgid: number): string[] | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return null;
+  }
+  const states: string[] = [];
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(group) === pgid && state !== undefined) states.push(state);
+    } catch {
+      // It ended while we looked.
+    }
+  }
+  return states;
 }

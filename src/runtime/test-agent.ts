@@ -7,10 +7,14 @@
 // Prompts: "pipeline" (wait for the previous agent's handoff, unless first; pass it on to the
 // next agent of the fleet), "fail", "flaky:<marker file>" (fail the first attempt),
 // "hang-once:<marker file>" (hang in the first attempt), "sleep:<ms>", "ignore-term:<file>" (note
-// each SIGTERM in the file and carry on, until killed), anything else (print the role and finish).
+// each SIGTERM in the file and carry on, until killed), "leave-child:<file>" (start a child that
+// holds this agent's stdout and stderr for 20 s, write its pid to <file>, finish at once; as
+// OpenCode leaves language servers), "print:<bytes>" (print that many bytes, the last ten
+// "0123456789"), anything else (print the role and finish).
 // Prefixes, followed by a space and the prompt to go on with: "after:<file>" (write <file>.waiting,
 // wait until <file> exists), "record-env:<file>" (append this attempt's MESHFLEET_AGENT_TOKEN and
 // whether MESHFLEET_AUTH_TOKEN is set, as a JSON line).
+import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +106,15 @@ async function main(prompt: string): Promise<void> {
     appendFileSync(file, 'ready\n');
     process.stdout.write(`${role}: ignoring SIGTERM\n`);
     await new Promise((resolve) => setTimeout(resolve, 120_000));
+  } else if (prompt.startsWith('leave-child:')) {
+    // Same process group, stdout and stderr inherited: the pipes stay open after this process exits.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20_000)'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.unref();
+    writeFileSync(prompt.slice('leave-child:'.length), `${child.pid}\n`);
+    process.stdout.write(`${role}: done, a child still holds my output\n`);
+  } else if (prompt.startsWith('print:')) {
+    const bytes = Number(prompt.slice('print:'.length));
+    process.stdout.write(`${'.'.repeat(bytes - 10)}0123456789`);
   } else if (prompt.startsWith('sleep:')) {
     process.stdout.write(`${role}: sleeping\n`);
     await new Promise((resolve) => setTimeout(resolve, Number(prompt.slice('sleep:'.length))));
