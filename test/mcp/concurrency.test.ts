@@ -4,24 +4,20 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, tempDir } from '../helpers/files.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { databasePerTest } from '../helpers/database.js';
+import { CLI } from '../helpers/files.js';
 
 const SERVERS = 8;
 const SENDS_PER_SERVER = 1_000;
 
 let dir: string;
-let cleanup: () => void;
 let dbPath: string;
 const clients: Client[] = [];
-beforeEach(() => {
-  ({ dir, cleanup } = tempDir());
-  dbPath = join(dir, 'mesh.db');
-});
+databasePerTest((paths) => ({ dir, db: dbPath } = paths));
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
-  cleanup();
-}, 60_000);
+});
 
 interface Server {
   call(name: string, args: Record<string, unknown>): Promise<{ isError: boolean; json: any }>;

@@ -3,8 +3,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, tempDir } from '../helpers/files.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { databasePerTest } from '../helpers/database.js';
+import { CLI } from '../helpers/files.js';
 import { eventually } from '../helpers/mesh.js';
 
 const LEGACY_TOOLS = [
@@ -15,16 +16,11 @@ const LEGACY_TOOLS = [
 const NEW_TOOLS = ['send_messages', 'wait_for_messages', 'get_fleet_template', 'delete_fleet_template', 'export_fleet_template', 'import_fleet_template'];
 
 let dir: string;
-let cleanup: () => void;
 let dbPath: string;
 const clients: Client[] = [];
-beforeEach(() => {
-  ({ dir, cleanup } = tempDir());
-  dbPath = join(dir, 'mesh.db');
-});
+databasePerTest((paths) => ({ dir, db: dbPath } = paths));
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
-  cleanup();
 });
 
 async function serve(env: Record<string, string> = {}): Promise<{ call: (name: string, args?: Record<string, unknown>) => Promise<any>; client: Client }> {

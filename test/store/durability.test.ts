@@ -12,8 +12,8 @@ import { getInbox, sendMessage } from '../../src/mesh/messages.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
 import { startNode, type WatchedChild } from '../helpers/children.js';
-import { rawDatabase } from '../helpers/database.js';
-import { CLI, dumpDatabase, FIXTURES, runCli, tempDir } from '../helpers/files.js';
+import { databasePerTest, rawDatabase } from '../helpers/database.js';
+import { CLI, dumpDatabase, FIXTURES, runCli } from '../helpers/files.js';
 import type { DerivedExpectations } from '../helpers/ledger-derived.js';
 import { expectLedgerImported } from '../helpers/ledger-expect.js';
 
@@ -22,16 +22,11 @@ const BATCH = 10_000;
 const LEDGER_MESSAGES = 20_000;
 
 let dir: string;
-let cleanup: () => void;
 let dbPath: string;
 const children: WatchedChild[] = [];
-beforeEach(() => {
-  ({ dir, cleanup } = tempDir());
-  dbPath = join(dir, 'mesh.db');
-});
+databasePerTest((paths) => ({ dir, db: dbPath } = paths));
 afterEach(async () => {
   for (const child of children.splice(0)) await child.kill9();
-  cleanup();
 });
 
 function start(args: string[], env: NodeJS.ProcessEnv = {}): WatchedChild {
