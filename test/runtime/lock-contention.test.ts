@@ -10,6 +10,7 @@ import { packageRoot } from '../../src/store/package-root.js';
 import { rawDatabase } from '../helpers/database.js';
 import { tempDir } from '../helpers/files.js';
 import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
+import { settled } from '../helpers/runtime.js';
 
 const TEST_AGENT = `"${process.execPath}" "${join(packageRoot, 'dist', 'src', 'runtime', 'test-agent.js')}"`;
 const HOLDER = join(packageRoot, 'test', 'helpers', 'hold-lock-child.mjs');
@@ -75,11 +76,8 @@ describe('another process holds the write lock past the busy timeout', () => {
     expect((await h.ok('fleet_status', { fleet_id })).agents[0].status).toBe('running');
     await lock.release();
 
-    const status = await eventually(async () => {
-      const s = await h.ok('fleet_status', { fleet_id });
-      expect(s.fleet.status).toBe('complete');
-      return s;
-    }, 30_000);
+    const status = await settled(h, fleet_id);
+    expect(status.fleet.status).toBe('complete');
     expect(status.agents[0]).toMatchObject({ id: agent, status: 'complete', attempts: 1, output: 'worker: done\n', error: null });
     expect(agentEvents(h, agent!)).toEqual(['agent_spawned', 'agent_started', 'agent_finished']);
   }, 90_000);
@@ -102,11 +100,8 @@ describe('another process holds the write lock past the busy timeout', () => {
     await attemptsEnded(h, first.pid);
     await lock.release();
 
-    const status = await eventually(async () => {
-      const s = await h.ok('fleet_status', { fleet_id });
-      expect(s.fleet.status).toBe('complete');
-      return s;
-    }, 30_000);
+    const status = await settled(h, fleet_id);
+    expect(status.fleet.status).toBe('complete');
     expect(status.agents[0]).toMatchObject({ id: agent, status: 'complete', attempts: 2, retry_count: 1, output: 'flaky: recovered\n' });
     expect(agentEvents(h, agent!)).toEqual(['agent_spawned', 'agent_started', 'agent_retried', 'agent_started', 'agent_finished']);
     expect((await h.ok('ping')).status).toBe('ok');
