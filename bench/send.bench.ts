@@ -3,6 +3,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
+import { createFleet, MAX_FLEET_AGENTS } from '../src/mesh/fleets.js';
+import { MAX_BATCH_DELIVERIES, MAX_BATCH_PAYLOAD_BYTES } from '../src/mesh/limits.js';
+import { sendMessages } from '../src/mesh/messages.js';
 import { readLedgerFile } from '../src/store/legacy/file.js';
 import { importLedger } from '../src/store/legacy/import.js';
 import { parseLedger } from '../src/store/legacy/ledger.js';
@@ -83,6 +86,27 @@ async function legacyImport(): Promise<void> {
   scratch.dispose();
 }
 
+/**
+ * The longest write lock a tool call may take: the largest accepted send_messages, broadcasts in
+ * a full fleet up to MAX_BATCH_DELIVERIES copies, with payloads as large as the batch allows.
+ */
+async function largestBatch(): Promise<void> {
+  const scratch = scratchDir();
+  const store = openStore(join(scratch.dir, 'mesh.db'));
+  const { fleet, agents } = createFleet(store, Array.from({ length: MAX_FLEET_AGENTS }, (_, i) => ({ role: `r${i}`, prompt: 'work' })));
+  const count = Math.floor(MAX_BATCH_DELIVERIES / (MAX_FLEET_AGENTS - 1));
+  const payload = 'x'.repeat(Math.floor(MAX_BATCH_PAYLOAD_BYTES / count) - 16);
+  const bench = new Bench({ name: `the largest accepted send_messages: ${count} broadcasts to ${MAX_FLEET_AGENTS - 1} agents (${count * (MAX_FLEET_AGENTS - 1)} deliveries, ${Math.round(count * payload.length / 1_048_576)} MiB): how long it holds the write lock`, time: 0, iterations: 5, warmupIterations: 1 });
+  bench.add('send_messages in one transaction', () => {
+    sendMessages(store, Array.from({ length: count }, () => ({ fleetId: fleet.id, fromAgentId: agents[0]!.id, toAgentId: '*', type: 'handoff' as const, payload })));
+  });
+  await bench.run();
+  report(bench, '');
+  store.close();
+  scratch.dispose();
+}
+
 await sendOne();
 await sendBatch();
 await legacyImport();
+await largestBatch();

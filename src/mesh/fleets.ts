@@ -93,6 +93,10 @@ export function attachAgent(store: Store, fleetId: string, spec: AgentSpec, now:
   checkAgentSpec(spec, '');
   return store.write(() => {
     const fleet = requireFleet(store, fleetId);
+    const size = store.first(store.sql.selectFrom('agents').select((eb) => eb.fn.countAll<number>().as('n')).where('fleet_id', '=', fleetId))?.n ?? 0;
+    if (size >= MAX_FLEET_AGENTS) {
+      throw new MeshError('too_large', `Fleet ${quote(fleetId)} already has ${size} agents; a fleet holds at most ${MAX_FLEET_AGENTS}.`, 'Spawn another fleet for more agents.');
+    }
     if (fleet.status !== 'running') {
       store.run(store.sql.updateTable('fleets').set({ status: 'running', completed_at: null }).where('id', '=', fleetId));
     }

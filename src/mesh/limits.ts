@@ -31,6 +31,11 @@ export const MAX_DESCRIPTION_CHARS = 2_000;
 export const MAX_TASK_CHARS = 4_000;
 export const MAX_TOP_N = 100;
 export const MAX_BATCH_MESSAGES = 10_000;
+/**
+ * Deliveries one send_messages call may create (a broadcast makes one per other agent): bounds
+ * how long the batch holds the database's write lock (about half a second here).
+ */
+export const MAX_BATCH_DELIVERIES = 100_000;
 /** All payloads of one send_messages call together. */
 export const MAX_BATCH_PAYLOAD_BYTES = 16 * 1_048_576;
 /**

@@ -5,7 +5,7 @@ import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { newId } from './ids.js';
 import {
-  IDEMPOTENCY_TTL_MS, MAX_BATCH_MESSAGES, MAX_BATCH_PAYLOAD_BYTES, MAX_ID_CHARS, MAX_PAYLOAD_BYTES, MAX_REPLY_BYTES, MESSAGE_TYPES,
+  IDEMPOTENCY_TTL_MS, MAX_BATCH_DELIVERIES, MAX_BATCH_MESSAGES, MAX_BATCH_PAYLOAD_BYTES, MAX_ID_CHARS, MAX_PAYLOAD_BYTES, MAX_REPLY_BYTES, MESSAGE_TYPES,
   quote, type MessageType,
 } from './limits.js';
 
@@ -61,7 +61,16 @@ export function sendMessages(store: Store, messages: OutgoingMessage[], now: num
   }
   return store.write(() => once(store, messages[0]!.fleetId, options.idempotencyKey, ['batch', messages], now, () => {
     const agents = cachedLookup(store);
-    const messageIds = messages.map((msg, index) => insert(store, msg, now, agents, `messages[${index}]: `).messageId);
+    let deliveries = 0;
+    const messageIds = messages.map((msg, index) => {
+      const sent = insert(store, msg, now, agents, `messages[${index}]: `);
+      deliveries += sent.recipients.length;
+      if (deliveries > MAX_BATCH_DELIVERIES) {
+        throw new MeshError('too_large', `messages[${index}]: the batch would deliver more than ${MAX_BATCH_DELIVERIES} copies (a broadcast makes one per other agent); nothing was sent.`,
+          'Split it into several send_messages calls, or send fewer broadcasts.');
+      }
+      return sent.messageId;
+    });
     const fleets = [...new Set(messages.map((m) => m.fleetId))];
     for (const fleetId of fleets) {
       recordEvent(store, { kind: 'messages_sent', fleetId, data: { count: messages.filter((m) => m.fleetId === fleetId).length } }, now);

@@ -66,6 +66,20 @@ describe('inputs over their limit are refused, naming the field, the limit and t
   });
 });
 
+describe('no call holds the write lock for long', () => {
+  it('a batch may create at most 100,000 deliveries, and a fleet holds at most 64 agents', async () => {
+    const { fleet_id: wide, agent_ids } = await h.ok('spawn_fleet', { agents: Array.from({ length: 64 }, (_, i) => ({ role: `r${i}`, prompt: 'p' })) });
+    const broadcast = { fleet_id: wide, from_agent_id: agent_ids[0], to_agent_id: '*', type: 'alert', payload: 'all hands' };
+    const before = count('messages');
+    expect(await h.fails('send_messages', { messages: Array.from({ length: 1_600 }, () => broadcast) }))
+      .toMatch(/^messages\[1587\]: the batch would deliver more than 100000 copies .* nothing was sent\. Split it/);
+    expect(count('messages')).toBe(before);
+    expect((await h.ok('send_messages', { messages: Array.from({ length: 1_587 }, () => broadcast) })).message_ids).toHaveLength(1_587);
+    expect(count('deliveries')).toBe(1_587 * 63);
+    expect(await h.fails('attach_agent', { fleet_id: wide, role: 'one more', prompt: 'p' })).toMatch(/already has 64 agents; a fleet holds at most 64/);
+  });
+});
+
 describe('replies stay under the byte budget', () => {
   it('an inbox of large control-character payloads comes in pages a client accepts', async () => {
     const nasty = '\u0001'.repeat(65_536); // 6 bytes each once JSON-escaped
