@@ -1,5 +1,4 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
 import {
   type Agent, attachAgent, createFleet, fleetAgents, fleetStatus, listFleets, MAX_FLEET_AGENTS, requireFleet, setFleetTimeout,
 } from '../mesh/fleets.js';

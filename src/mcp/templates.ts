@@ -1,16 +1,16 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { MAX_DESCRIPTION_CHARS } from '../mesh/limits.js';
 import {
   deleteTemplate, exportTemplate, getTemplate, importTemplate, listTemplates, saveTemplate, TEMPLATE_EXPORT_SCHEMA,
 } from '../mesh/templates.js';
-import { MAX_DESCRIPTION_CHARS } from '../mesh/limits.js';
 import type { ToolDeps } from './deps.js';
 import { pageFields, pageOf } from './paging.js';
 import { toolResult } from './result.js';
 import { page, templateAgents, templateName, templateVersion, text, whole } from './schemas.js';
+import { templateJson } from './wire.js';
 
 const description = text('description', MAX_DESCRIPTION_CHARS, { empty: true }).describe(`What the fleet is for (at most ${MAX_DESCRIPTION_CHARS} characters)`);
-import { templateJson } from './wire.js';
 
 export function registerTemplateTools(server: McpServer, { store }: ToolDeps): void {
   server.registerTool('save_fleet_template', {
@@ -19,13 +19,14 @@ export function registerTemplateTools(server: McpServer, { store }: ToolDeps): v
   }, (input) => toolResult(() => ({ template: templateJson(saveTemplate(store, input)) })));
 
   server.registerTool('list_fleet_templates', {
-    description: 'Saved templates: latest version, all versions, description, agent count.',
-    inputSchema: {},
-  }, () => toolResult(() => ({
-    templates: listTemplates(store).map((t) => ({
+    description: 'Saved templates by name: latest version, all versions, description, agent count; 100 per page (offset, limit up to 1000, has_more, next_offset).',
+    inputSchema: page(100, 1_000),
+  }, (input) => toolResult(() => {
+    const shown = pageOf(listTemplates(store), (t) => ({
       name: t.name, version: t.latestVersion, versions: t.versions, description: t.description, agent_count: t.agentCount, created_at: t.createdAt,
-    })),
-  })));
+    }), input.offset, input.limit ?? 100);
+    return { templates: shown.items, ...pageFields(shown) };
+  }));
 
   server.registerTool('get_fleet_template', {
     description: 'One template with its agents: the latest version, or the one asked for.',

@@ -1,6 +1,5 @@
 // Eight `meshfleet serve` processes on one database, as eight agents' hosts run them, all
 // writing at once: every send must land exactly once, none may fail for the lock.
-import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';

@@ -1,6 +1,5 @@
 // The built `meshfleet serve` as hosts run it: a child process spoken to over stdio.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -17,6 +17,8 @@ describe('fleet templates', () => {
     expect((await h.ok('get_fleet_template', { name: 'review-fleet', version: 1 })).template.agents).toEqual(seats);
     expect(await h.ok('list_fleet_templates')).toEqual({
       templates: [{ name: 'review-fleet', version: 2, versions: [1, 2], description: null, agent_count: 1, created_at: expect.any(Number) }],
+      has_more: false,
+      next_offset: null,
     });
   });
 
@@ -47,7 +49,7 @@ describe('fleet templates', () => {
     expect(await h.ok('delete_fleet_template', { name: 'pair', version: 2 })).toEqual({ ok: true, name: 'pair', deleted_versions: [2] });
     expect(await h.fails('get_fleet_template', { name: 'pair', version: 2 })).toMatch(/has no version 2; it has 1, 3/);
     expect(await h.ok('delete_fleet_template', { name: 'pair' })).toEqual({ ok: true, name: 'pair', deleted_versions: [1, 3] });
-    expect(await h.ok('list_fleet_templates')).toEqual({ templates: [] });
+    expect(await h.ok('list_fleet_templates')).toEqual({ templates: [], has_more: false, next_offset: null });
     expect(await h.fails('delete_fleet_template', { name: 'pair' })).toMatch(/No template "pair"/);
     // A version number, once given, is never given again: an old export keeps meaning one thing.
     expect((await h.ok('save_fleet_template', { name: 'pair', agents: seats })).template.version).toBe(4);
@@ -58,7 +60,7 @@ describe('fleet templates', () => {
     expect(await h.fails('save_fleet_template', { name: 'x'.repeat(65), agents: seats })).toMatch(/name must be 1 to 64/);
     expect(await h.fails('save_fleet_template', { name: 'empty', agents: [] })).toMatch(/agents must hold at least 1 item/);
     expect(await h.fails('save_fleet_template', { name: 'huge', agents: Array.from({ length: 33 }, () => seats[0]) })).toMatch(/agents has 33 items; the limit is 32/);
-    expect(await h.ok('list_fleet_templates')).toEqual({ templates: [] });
+    expect(await h.ok('list_fleet_templates')).toEqual({ templates: [], has_more: false, next_offset: null });
   });
 
   it('templates survive a restart of the server', async () => {
@@ -69,5 +71,14 @@ describe('fleet templates', () => {
     } finally {
       await again.close();
     }
+  });
+
+  it('list_fleet_templates pages by name', async () => {
+    for (const name of ['a', 'b', 'c']) await h.ok('save_fleet_template', { name, agents: seats });
+    const first = await h.ok('list_fleet_templates', { limit: 2 });
+    expect(first.templates.map((t: { name: string }) => t.name)).toEqual(['a', 'b']);
+    expect(first).toMatchObject({ has_more: true, next_offset: 2 });
+    const rest = await h.ok('list_fleet_templates', { limit: 2, offset: first.next_offset });
+    expect(rest).toMatchObject({ templates: [{ name: 'c' }], has_more: false, next_offset: null });
   });
 });

@@ -5,7 +5,6 @@ import { routeWork } from '../../src/routing/route-work.js';
 import { listSynonyms } from '../../src/routing/synonyms.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
-import { rawDatabase } from '../helpers/database.js';
 import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
