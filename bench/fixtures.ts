@@ -66,12 +66,39 @@ export function bulkAcknowledgedMessages(store: Store, count: number, fleetId: s
         .run(count, fleetId, a, b, b, a);
       db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) SELECT seq, to_agent_id, 1, sent_at FROM messages WHERE id LIKE 'bulk-%'").run();
     }).immediate();
-    for (let tries = 0; tries < 100; tries++) {
-      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
-      if (result!.busy === 0 && result!.log === 0) break;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-    }
+    checkpointEmpty(db);
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Stores `count` unacknowledged messages from `from` to `to`, each with a `payloadBytes` payload,
+ * the way bulkAcknowledgedMessages does (second connection, one transaction, WAL checkpointed
+ * empty). Sent long ago (sent_at from 1,700,000,000,001 ms on), so `since=now` wants none of them.
+ * The message ids are `pending-<n>`, n from 1, in send order.
+ */
+export function bulkPendingMessages(store: Store, count: number, fleetId: string, from: string, to: string, payloadBytes = 200): void {
+  const db = new BetterSqlite3(store.path, { fileMustExist: true, timeout: 10_000 });
+  try {
+    db.transaction(() => {
+      db.prepare(`
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+        INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at)
+        SELECT 'pending-' || i, ?, ?, ?, 'handoff', printf('%-' || ? || 's', 'pending message ' || i), 1700000000000 + i FROM n`)
+        .run(count, fleetId, from, to, payloadBytes);
+      db.prepare("INSERT INTO deliveries (message_seq, agent_id) SELECT seq, to_agent_id FROM messages WHERE id LIKE 'pending-%'").run();
+    }).immediate();
+    checkpointEmpty(db);
+  } finally {
+    db.close();
+  }
+}
+
+function checkpointEmpty(db: BetterSqlite3.Database): void {
+  for (let tries = 0; tries < 100; tries++) {
+    const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number }[];
+    if (result!.busy === 0 && result!.log === 0) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
 }

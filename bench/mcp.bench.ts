@@ -18,10 +18,11 @@ const CLI = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 const CALLS = 10_000;
 const BATCH = 10_000;
 const MILLION = 1_000_000;
+const DURABILITY_CALLS = 2_000;
 
-async function connect(dbPath: string): Promise<Client> {
+async function connect(dbPath: string, flags: string[] = []): Promise<Client> {
   const transport = new StdioClientTransport({
-    command: process.execPath, args: [CLI, 'serve', '--db', dbPath],
+    command: process.execPath, args: [CLI, 'serve', '--db', dbPath, ...flags],
     env: { PATH: process.env.PATH ?? '', MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'true' },
   });
   const client = new Client({ name: 'bench', version: '0' });
@@ -56,6 +57,27 @@ async function overStdio(): Promise<void> {
   report(batched, '');
   await client.close();
   scratch.dispose();
+}
+
+/**
+ * Sequential sends beside ping on one connection, at each --durability: what the commit costs.
+ * FULL syncs the WAL on every commit; NORMAL syncs only at checkpoints (a crash may lose the
+ * last commits, never corrupt the file).
+ */
+async function sendsByDurability(): Promise<void> {
+  for (const durability of ['normal', 'full']) {
+    const scratch = scratchDir();
+    const client = await connect(join(scratch.dir, 'mesh.db'), ['--durability', durability]);
+    const { fleet_id, agent_ids: [a, b] } = await call(client, 'spawn_fleet', { agents: [{ role: 'a', prompt: 'p' }, { role: 'b', prompt: 'q' }] });
+    const message = { fleet_id, from_agent_id: a, to_agent_id: b, type: 'handoff', payload: 'Please review the diff in src/store/open.ts.' };
+    const bench = new Bench({ name: `over stdio, --durability ${durability}: ${DURABILITY_CALLS.toLocaleString('en')} sequential calls on one connection`, time: 0, iterations: DURABILITY_CALLS, warmupIterations: 200 });
+    bench.add('ping (the protocol floor)', () => client.callTool({ name: 'ping', arguments: {} }));
+    bench.add('send_message', () => client.callTool({ name: 'send_message', arguments: message }));
+    await bench.run();
+    report(bench, 'ping (the protocol floor)');
+    await client.close();
+    scratch.dispose();
+  }
 }
 
 /** The floor for a batch: the same rows into the same schema, prepared statements, no checks. */
@@ -134,5 +156,6 @@ async function atScale(): Promise<void> {
 }
 
 await overStdio();
+await sendsByDurability();
 await inProcessBatch();
 await atScale();
