@@ -149,7 +149,7 @@ function insert(store: Store, msg: OutgoingMessage, now: number, agentOf: Lookup
     id: messageId, fleetId: msg.fleetId, fromAgentId: msg.fromAgentId, toAgentId: msg.toAgentId, type: msg.type,
     payload: msg.payload, correlationId: msg.correlationId ?? null, sentAt: now,
   });
-  for (const agentId of recipients) store.hot.insertDelivery({ messageSeq, agentId, acked: false, readAt: null, ackedAt: null });
+  for (const agentId of recipients) store.hot.insertDelivery({ messageSeq, agentId, acked: false, readAt: null, ackedAt: null, sentAt: now });
   return { messageId, recipients };
 }
 
@@ -174,7 +174,7 @@ function requireMember(store: Store, agentOf: Lookup, fleetId: string, agentId: 
 export function getInbox(store: Store, agentId: string, options: { sinceMs?: number; limit?: number } = {}, now: number = Date.now()): { messages: InboxMessage[]; hasMore: boolean } {
   requireAgent(store, agentId);
   const limit = options.limit ?? DEFAULT_INBOX_LIMIT;
-  const rows = store.hot.inbox(agentId, options.sinceMs ?? Number.MIN_SAFE_INTEGER, 0, limit + 1);
+  const rows = store.hot.inbox(agentId, options.sinceMs ?? null, 0, limit + 1);
   const fitting = Math.min(limit, countWithinBudget(rows));
   const hasMore = rows.length > fitting;
   rows.length = fitting;
@@ -187,7 +187,7 @@ export function getInbox(store: Store, agentId: string, options: { sinceMs?: num
 
 /** Pending messages of an agent after a seq, without marking them read (for push streams). */
 export function pendingAfter(store: Store, agentId: string, afterSeq: number, limit: number): InboxMessage[] {
-  return store.hot.inbox(agentId, Number.MIN_SAFE_INTEGER, afterSeq, limit).map(toInboxMessage);
+  return store.hot.inbox(agentId, null, afterSeq, limit).map(toInboxMessage);
 }
 
 export function hasPendingMessages(store: Store, agentId: string): boolean {

@@ -64,6 +64,8 @@ export interface DeliveryTable {
   acked: Generated<0 | 1>;
   read_at: number | null;
   acked_at: number | null;
+  /** The message's sent_at (schema 5); filled from the message when an insert leaves it out. */
+  sent_at: number | null;
 }
 
 export interface CapabilityTable {

@@ -1,7 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { prepareInboxQuery, type InboxRow } from './inbox-query.js';
 import { prepareRouteQuery, type RouteHitRow } from './route-query.js';
-import type { Selectable } from 'kysely';
-import type { AgentStatus, FleetStatus, MessageTable } from './schema.js';
+import type { AgentStatus, FleetStatus } from './schema.js';
+
+export type { InboxRow };
 
 export interface NewMessage {
   id: string;
@@ -20,10 +22,9 @@ export interface NewDelivery {
   acked: boolean;
   readAt: number | null;
   ackedAt: number | null;
+  /** The message's sent_at; omitted, the database copies it from the message (migration 0005). */
+  sentAt?: number;
 }
-
-/** An unacknowledged delivery joined with its message, as get_inbox returns it. */
-export type InboxRow = Selectable<MessageTable> & { read_at: number | null };
 
 export interface AgentRef {
   id: string;
@@ -49,8 +50,11 @@ export interface HotStatements {
   fleetStatus(fleetId: string): FleetStatus | undefined;
   /** Every agent of the fleet but one, in id order: a broadcast's recipients. */
   otherAgentIds(fleetId: string, exceptAgentId: string): string[];
-  /** Unacknowledged deliveries of one agent sent after `sinceMs`, from `afterSeq` on, in send order. */
-  inbox(agentId: string, sinceMs: number, afterSeq: number, limit: number): InboxRow[];
+  /**
+   * Unacknowledged deliveries of one agent after `afterSeq`, in send order; with `sinceMs`, only
+   * those sent strictly after it (inbox-query.ts).
+   */
+  inbox(agentId: string, sinceMs: number | null, afterSeq: number, limit: number): InboxRow[];
   hasPending(agentId: string): boolean;
   markRead(agentId: string, messageSeq: number, readAt: number): void;
   /** Acknowledges one delivery; returns false when it was not pending. */
@@ -71,17 +75,11 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
     `INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`));
   const insertDelivery = lazy(() => db.prepare(
-    'INSERT INTO deliveries (message_seq, agent_id, acked, read_at, acked_at) VALUES (?, ?, ?, ?, ?)'));
+    'INSERT INTO deliveries (message_seq, agent_id, acked, read_at, acked_at, sent_at) VALUES (?, ?, ?, ?, ?, ?)'));
   const agent = lazy(() => db.prepare('SELECT id, fleet_id, status FROM agents WHERE id = ?'));
   const fleetStatus = lazy(() => db.prepare('SELECT status FROM fleets WHERE id = ?').pluck());
   const otherAgentIds = lazy(() => db.prepare('SELECT id FROM agents WHERE fleet_id = ? AND id <> ? ORDER BY id').pluck());
-  // Range scan of deliveries_pending (agent_id, message_seq) WHERE acked = 0.
-  const inbox = lazy(() => db.prepare(
-    `SELECT m.seq, m.id, m.fleet_id, m.from_agent_id, m.to_agent_id, m.type, m.payload, m.correlation_id, m.sent_at, d.read_at
-       FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq
-      WHERE d.agent_id = ? AND d.acked = 0 AND d.message_seq > ? AND m.sent_at > ?
-      ORDER BY d.message_seq
-      LIMIT ?`));
+  const inbox = lazy(() => prepareInboxQuery(db));
   const hasPending = lazy(() => db.prepare('SELECT 1 FROM deliveries WHERE agent_id = ? AND acked = 0 LIMIT 1').pluck());
   const markRead = lazy(() => db.prepare('UPDATE deliveries SET read_at = ? WHERE message_seq = ? AND agent_id = ? AND read_at IS NULL'));
   const ack = lazy(() => db.prepare(
@@ -96,12 +94,12 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
     insertMessage: (m) => Number(insertMessage().run(
       m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt).lastInsertRowid),
     insertDelivery: (d) => {
-      insertDelivery().run(d.messageSeq, d.agentId, d.acked ? 1 : 0, d.readAt, d.ackedAt);
+      insertDelivery().run(d.messageSeq, d.agentId, d.acked ? 1 : 0, d.readAt, d.ackedAt, d.sentAt ?? null);
     },
     agent: (agentId) => agent().get(agentId) as AgentRef | undefined,
     fleetStatus: (fleetId) => fleetStatus().get(fleetId) as FleetStatus | undefined,
     otherAgentIds: (fleetId, exceptAgentId) => otherAgentIds().all(fleetId, exceptAgentId) as string[],
-    inbox: (agentId, sinceMs, afterSeq, limit) => inbox().all(agentId, afterSeq, sinceMs, limit) as InboxRow[],
+    inbox: (agentId, sinceMs, afterSeq, limit) => inbox()(agentId, sinceMs, afterSeq, limit),
     hasPending: (agentId) => hasPending().get(agentId) !== undefined,
     markRead: (agentId, messageSeq, readAt) => {
       markRead().run(readAt, messageSeq, agentId);

@@ -4,6 +4,7 @@ import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { getInbox } from '../../src/mesh/messages.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
@@ -81,6 +82,29 @@ describe('schema 3 → 4', () => {
       expect(() => conn.prepare("UPDATE agents SET profile = 'admin'").run()).toThrow(/CHECK constraint/);
     } finally {
       conn.close();
+    }
+  });
+});
+
+describe('schema 4 → 5', () => {
+  it('gives existing deliveries their message\'s sent_at, so get_inbox since finds messages sent before the upgrade', () => {
+    // Clocks out of order: the second message was stamped before the first.
+    upgradeFrom(4, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'r', 'p', 'running'), ('b', 'f', 'r', 'p', 'running');
+      INSERT INTO messages (seq, id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at) VALUES
+        (1, 'm1', 'f', 'a', 'b', 'result', 'x', 3000), (2, 'm2', 'f', 'a', 'b', 'result', 'x', 1000), (3, 'm3', 'f', 'a', 'b', 'result', 'x', 2000);
+      INSERT INTO deliveries (message_seq, agent_id) VALUES (1, 'b'), (2, 'b');
+      INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) VALUES (3, 'b', 1, 4000);`);
+    expect(queryDb(dbPath, 'SELECT message_seq, sent_at FROM deliveries ORDER BY message_seq'))
+      .toEqual([{ message_seq: 1, sent_at: 3000 }, { message_seq: 2, sent_at: 1000 }, { message_seq: 3, sent_at: 2000 }]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(getInbox(upgraded, 'b', { sinceMs: 999 }).messages.map((m) => m.id)).toEqual(['m1', 'm2']);
+      expect(getInbox(upgraded, 'b', { sinceMs: 1000 }).messages.map((m) => m.id)).toEqual(['m1']);
+      expect(getInbox(upgraded, 'b', { sinceMs: 3000 }).messages).toEqual([]);
+    } finally {
+      upgraded.close();
     }
   });
 });
