@@ -73,6 +73,11 @@ export async function main(argv: string[], ctx: Context, commands: readonly Comm
       ctx.stderr.write(`meshfleet: ${err.message}\n  ${err.hint}\n`);
       return 1;
     }
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
+      ctx.stderr.write('meshfleet: the database is locked by another process (it held the write lock past the busy timeout); nothing was changed.\n  Try again in a moment.\n');
+      return 1;
+    }
     // The whole error (stack, cause, fields such as `code`) on stderr: a bug report needs it, and stdout may be a pipe to a program.
     ctx.stderr.write(`meshfleet: unexpected failure; this is a bug in meshfleet. Please report it with what follows.\n${inspect(err)}\n`);
     return 70;

@@ -58,13 +58,18 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   prune: OPERATOR,
 };
 
+/** Who may use a tool; undefined for a name that is no tool (own keys only: "constructor" is none). */
+export function accessOf(tool: string): readonly CallerKind[] | undefined {
+  return Object.hasOwn(TOOL_ACCESS, tool) ? TOOL_ACCESS[tool] : undefined;
+}
+
 export function mayUse(caller: Caller, tool: string): boolean {
-  return TOOL_ACCESS[tool]?.includes(caller.kind) ?? false;
+  return accessOf(tool)?.includes(caller.kind) ?? false;
 }
 
 /** Who may use a tool, in words, for refusals. */
 function allowedWords(tool: string): string {
-  const kinds = TOOL_ACCESS[tool] ?? [];
+  const kinds = accessOf(tool) ?? [];
   if (kinds.includes('worker')) return 'every caller';
   if (kinds.includes('lead')) return 'the operator (a server without MESHFLEET_AGENT_ID) and agents spawned with profile "lead"';
   return 'the operator only (a server started without MESHFLEET_AGENT_ID)';
@@ -76,9 +81,10 @@ export function describeCaller(caller: Caller): string {
 
 /** What a call of a tool this server does not offer gets back. */
 export function unknownToolMessage(caller: Caller, tool: string): string {
-  if (TOOL_ACCESS[tool] === undefined) return `No tool ${quote(tool)}. Call tools/list for the tools this server offers.`;
+  const kinds = accessOf(tool);
+  if (kinds === undefined) return `No tool ${quote(tool)}. Call tools/list for the tools this server offers.`;
   return `${tool} is not offered to ${describeCaller(caller)}: it is for ${allowedWords(tool)}. `
-    + (caller.kind === 'worker' && TOOL_ACCESS[tool]!.includes('lead') ? 'Ask the operator to spawn this agent with profile "lead", or ask your lead.' : 'Ask the operator to do it.');
+    + (caller.kind === 'worker' && kinds.includes('lead') ? 'Ask the operator to spawn this agent with profile "lead", or ask your lead.' : 'Ask the operator to do it.');
 }
 
 /**

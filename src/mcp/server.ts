@@ -4,7 +4,7 @@ import { seedRoutingDefaults } from '../routing/seed.js';
 import type { RuntimeConfig } from '../runtime/adapters.js';
 import { Supervisor, type SupervisorOptions } from '../runtime/supervisor.js';
 import type { Store } from '../store/open.js';
-import { identifyCaller, mayUse, TOOL_ACCESS, type Caller } from './access.js';
+import { accessOf, identifyCaller, mayUse, type Caller } from './access.js';
 import type { ToolDeps } from './deps.js';
 import { InboxPush, type PushOptions } from './push.js';
 import { registerFleetTools } from './fleets.js';
@@ -43,7 +43,7 @@ type ToolHandler = (args: unknown, extra: unknown) => unknown;
  */
 function offeredTools(server: McpServer, caller: Caller): McpServer {
   const register = (name: string, config: unknown, handler: ToolHandler): unknown => {
-    if (TOOL_ACCESS[name] === undefined) throw new Error(`tool ${name} is missing from TOOL_ACCESS in src/mcp/access.ts`);
+    if (accessOf(name) === undefined) throw new Error(`tool ${name} is missing from TOOL_ACCESS in src/mcp/access.ts`);
     if (!mayUse(caller, name)) return undefined;
     const checked: ToolHandler = (args, extra) => {
       const at = malformedTextAt(args);
@@ -82,7 +82,9 @@ export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & {
   const changes = new ChangeFeed(store);
   const supervisor = new Supervisor(store, config.runtime, config.env, { reclaims: caller.kind === 'operator', ...config.supervision });
   supervisor.begin();
-  const push = new InboxPush(store, changes, config.push);
+  // An agent's own server never takes an operator token: the agent chose its environment, and
+  // with one it could open every agent's stream. Its streams open by their URL key or its own token.
+  const push = new InboxPush(store, changes, caller.kind === 'operator' ? config.push : { ...config.push, token: undefined });
   return {
     store, changes, supervisor, push, startedAt: Date.now(), version: config.version,
     projectDir: config.projectDir, homeDir: config.homeDir, caller, waits: { pending: 0 },

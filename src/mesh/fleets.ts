@@ -110,6 +110,9 @@ export function attachAgent(store: Store, fleetId: string, spec: AgentSpec, now:
  * is a file stem, never a path.
  */
 export function checkAgentSpec(spec: AgentSpec, where: string): void {
+  if (spec.role.includes('\0')) {
+    throw new MeshError('invalid', `${where}role holds a NUL character, which cannot be passed to a process.`, 'Remove it from the role.');
+  }
   if (spec.role.length > MAX_ROLE_CHARS) {
     throw new MeshError('too_large', `${where}role is ${spec.role.length} characters; the limit is ${MAX_ROLE_CHARS}.`, 'Give a short role, e.g. "reviewer"; put the details in the prompt.');
   }

@@ -6,6 +6,13 @@ import { markAgentFinished, markAgentRetrying, markAgentStarted } from '../mesh/
 import type { Store } from '../store/open.js';
 import { PendingRecords } from './pending-records.js';
 
+/**
+ * How long a record waits for another process's write lock before it is queued to try again: a
+ * record is never dropped, so there is no need to block this process's event loop (every other
+ * call, ping included) for the full busy timeout.
+ */
+export const BACKGROUND_BUSY_TIMEOUT_MS = 100;
+
 export type FinalStatus = { status: 'complete' | 'failed' | 'interrupted'; output: string | null; error: string | null };
 
 /**
@@ -18,6 +25,10 @@ export class AgentRecords {
 
   constructor(private readonly store: Store, private readonly supervisorId: string) {}
 
+  private add(agentId: string, what: string, write: () => void): void {
+    this.pending.add(agentId, what, () => this.store.withBusyTimeout(BACKGROUND_BUSY_TIMEOUT_MS, write));
+  }
+
   /** Whether something about this agent is not written yet: the database is behind on it. */
   has(agentId: string): boolean {
     return this.pending.has(agentId);
@@ -26,27 +37,27 @@ export class AgentRecords {
   /** An attempt started; `refused` runs if the agent turned out final or another server's. */
   started(agentId: string, attempt: { pid: number; pidStart: string | null; number: number; tokenHash: string }, refused: () => void): void {
     const now = Date.now();
-    this.pending.add(agentId, `the start of agent ${agentId}`, () => {
+    this.add(agentId, `the start of agent ${agentId}`, () => {
       if (!markAgentStarted(this.store, agentId, { ...attempt, supervisorId: this.supervisorId }, now)) refused();
     });
   }
 
   retrying(agentId: string, retry: { attempt: number; delayMs: number; error: string }): void {
     const now = Date.now();
-    this.pending.add(agentId, `the retry of agent ${agentId}`,
+    this.add(agentId, `the retry of agent ${agentId}`,
       () => markAgentRetrying(this.store, agentId, { ...retry, supervisorId: this.supervisorId }, now));
   }
 
   final(agentId: string, final: FinalStatus): void {
     const now = Date.now();
-    this.pending.add(agentId, `the end of agent ${agentId}`,
+    this.add(agentId, `the end of agent ${agentId}`,
       () => markAgentFinished(this.store, agentId, { ...final, supervisorId: this.supervisorId }, now));
   }
 
   /** An event about the agent, in order with its other records; `what` names it in the log. */
   event(agentId: string, what: string, event: EventRecord): void {
     const now = Date.now();
-    this.pending.add(agentId, `${what} of agent ${agentId}`, () => this.store.write(() => recordEvent(this.store, event, now)));
+    this.add(agentId, `${what} of agent ${agentId}`, () => this.store.write(() => recordEvent(this.store, event, now)));
   }
 
   /** At shutdown: keeps trying for about `timeoutMs`; true when everything was written. */

@@ -32,10 +32,13 @@ export class Scheduler {
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
+  /** `around` wraps every run (the supervisor lowers the busy timeout for its background work). */
+  constructor(private readonly around: (run: () => void) => void = (run) => run()) {}
+
   /** Runs `fn` every `everyMs` until stop(). */
   every(what: string, everyMs: number, fn: () => void): void {
     if (this.stopped) return;
-    const timer = setInterval(() => guarded(what, fn), everyMs);
+    const timer = setInterval(() => guarded(what, () => this.around(fn)), everyMs);
     timer.unref();
     this.timers.add(timer);
   }
@@ -45,7 +48,7 @@ export class Scheduler {
     if (this.stopped) return () => undefined;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      guarded(what, fn);
+      guarded(what, () => this.around(fn));
     }, delayMs);
     this.timers.add(timer);
     return () => {

@@ -8,7 +8,7 @@ import {
 } from '../mesh/supervision.js';
 import type { Store } from '../store/open.js';
 import { launchFor, type RuntimeConfig } from './adapters.js';
-import { AgentRecords } from './agent-records.js';
+import { AgentRecords, BACKGROUND_BUSY_TIMEOUT_MS } from './agent-records.js';
 import { Attempt, outcomeOf, type AttemptEnd } from './attempt.js';
 import { passedDeadline, retryDelayMs, whySupervisorIsDead } from './policy.js';
 import { isSameProcess, processStartTime, signalGroup } from './processes.js';
@@ -46,7 +46,9 @@ export class Supervisor {
   private readonly retries = new Map<string, () => void>();
   /** Starts, retries and ends not yet in the database (another process held the write lock). */
   private readonly records: AgentRecords;
-  private readonly scheduler = new Scheduler();
+  // Background work waits at most BACKGROUND_BUSY_TIMEOUT_MS for another process's write lock
+  // and tries again on its next tick: a 10 s wait would freeze every call of this server.
+  private readonly scheduler = new Scheduler((run) => this.store.withBusyTimeout(BACKGROUND_BUSY_TIMEOUT_MS, run));
   private readonly settings: Settings;
 
   constructor(private readonly store: Store, private readonly runtime: RuntimeConfig, private readonly env: NodeJS.ProcessEnv, options: Partial<SupervisorOptions> = {}) {

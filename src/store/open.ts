@@ -58,6 +58,12 @@ export interface Store {
    * become savepoints.
    */
   write<T>(fn: () => T): T;
+  /**
+   * Runs fn with the connection's busy timeout lowered to `busyTimeoutMs`: for background work
+   * (heartbeats, supervisor records) that can try again later, so that while another process
+   * holds the write lock it fails fast instead of blocking every call of this process.
+   */
+  withBusyTimeout<T>(busyTimeoutMs: number, fn: () => T): T;
   all<R>(query: Compilable<R>): R[];
   first<R>(query: Compilable<R>): R | undefined;
   run(query: Compilable<unknown>): number;
@@ -177,6 +183,16 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get vacuum() { return vacuum(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
+    withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {
+      const before = db.pragma('busy_timeout', { simple: true }) as number;
+      if (before <= busyTimeoutMs) return fn();
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      try {
+        return fn();
+      } finally {
+        db.pragma(`busy_timeout = ${before}`);
+      }
+    },
     all: <R>(query: Compilable<R>): R[] => {
       const { statement, parameters } = prepare(query);
       return statement.all(...parameters) as R[];

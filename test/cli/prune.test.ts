@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
-import { dumpDatabase, runCli, tempDir } from '../helpers/files.js';
+import { packageRoot } from '../../src/store/package-root.js';
+import { dumpDatabase, runCli, runCliAsync, tempDir } from '../helpers/files.js';
 import { DAY_MS, seedFleet, seedRetentionMesh } from '../helpers/retention.js';
 
 let temp: ReturnType<typeof tempDir>;
@@ -115,5 +118,19 @@ describe('meshfleet prune', () => {
 
   it('is listed by meshfleet --help', () => {
     expect(runCli(['--help']).stdout).toMatch(/^ {2}prune +Delete settled fleets older than a given age/m);
+  });
+
+  it('while another process holds the write lock past the busy timeout: one line saying so, exit 1, no stack', async () => {
+    openStore(dbPath).close();
+    const holder = spawn(process.execPath, [join(packageRoot, 'test', 'helpers', 'hold-lock-child.mjs'), dbPath]);
+    try {
+      await once(holder.stdout, 'data'); // "locked"
+      const result = await runCliAsync(['prune', '--older-than', '1s', '--db', dbPath]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^meshfleet: the database is locked by another process .*nothing was changed\.\n  Try again in a moment\.\n$/);
+    } finally {
+      holder.stdin.end();
+      await once(holder, 'exit');
+    }
   });
 });

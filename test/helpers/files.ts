@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,18 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
     env: { ...process.env, MESHFLEET_DB: '', AGENT_MESH_DATA_FILE: '', ...env },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the built `meshfleet` without blocking this process (for runs that meet a child of ours holding a lock). */
+export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, MESHFLEET_DB: '', AGENT_MESH_DATA_FILE: '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** Every row of every table, for "nothing changed" checks that do not depend on file bytes. */

@@ -122,6 +122,18 @@ describe('a lead runs its own fleet, and only that', () => {
 });
 
 describe('an agent\'s server proves who it is', () => {
+  it('takes no operator token: with one in its environment, it still opens no other agent\'s stream', async () => {
+    const mine = await startAgentServer(host, worker, { push: { token: 'chosen-by-the-agent' } });
+    open.push(mine);
+    const { stream_url } = await mine.ok('subscribe_inbox', {});
+    const otherStream = new URL(stream_url);
+    otherStream.pathname = `/inbox/${encodeURIComponent(lead)}`;
+    otherStream.search = '';
+    const response = await fetch(otherStream, { headers: { authorization: 'Bearer chosen-by-the-agent', accept: 'text/event-stream' } });
+    expect(response.status).toBe(403);
+    await response.body?.cancel();
+  });
+
   it('refuses to act as an agent without that agent\'s token', async () => {
     await ownServer(worker); // gives the worker a token
     await expect(startHarness({ agentId: worker }, { dir: host.dir, dbPath: host.dbPath })).rejects.toThrow(/MESHFLEET_AGENT_TOKEN is missing/);

@@ -29,6 +29,7 @@ describe('inputs over their limit are refused, naming the field, the limit and t
     ['100,000 skills', 'register_capability', () => ({ agent_id: a, fleet_id, role: 'r', skills: Array.from({ length: 100_000 }, (_, i) => `s${i}`) }), /skills has 100000 items; the limit is 64/],
     ['a 10 MB role', 'attach_agent', () => ({ fleet_id, role: 'r'.repeat(10_000_000), prompt: 'p' }), /role is 10000000 characters; the limit is 200/],
     ['a prompt over 96 KiB', 'attach_agent', () => ({ fleet_id, role: 'r', prompt: 'é'.repeat(60_000) }), /prompt is 120000 bytes of UTF-8; the limit is 98304/],
+    ['a role holding NUL', 'spawn_fleet', () => ({ agents: [{ role: 'a\u0000b', prompt: 'p' }] }), /agents\[0\]\.role holds a NUL character/],
     ['a prompt holding NUL', 'spawn_fleet', () => ({ agents: [{ role: 'r', prompt: 'a\u0000b' }] }), /agents\[0\]\.prompt holds a NUL character/],
     ['a premade agent name that is a path', 'attach_agent', () => ({ fleet_id, role: 'r', prompt: 'p', agent: '../../etc/passwd' }), /agent must be a premade agent stem/],
     ['a task description of 1 MB', 'route_work', () => ({ description: 'react '.repeat(200_000) }), /description is 1200000 characters; the limit is 4000/],
@@ -46,6 +47,9 @@ describe('inputs over their limit are refused, naming the field, the limit and t
     const error = await h.fails('send_message', send({ fleet_id: long }));
     expect(error).toContain('no fleet');
     expect(error).not.toContain('z'.repeat(101));
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(await h.fails(name, {})).toBe(`No tool "${name}". Call tools/list for the tools this server offers.`);
+    }
     expect(await h.fails('nope'.repeat(100_000), {})).toMatch(/^No tool "(nope)+"… \(400000 characters\)\. Call tools\/list/);
   });
 

@@ -134,4 +134,21 @@ describe('another process holds the write lock past the busy timeout', () => {
       store.close();
     }
   }, 90_000);
+
+  it('the server keeps answering while another process holds the lock: its heartbeat and records wait in the background, not on every call', async () => {
+    // The default busy timeout (10 s): a heartbeat that waited for it would freeze every call.
+    const h = await startHarness({ supervision: { heartbeatEveryMs: 100, tickMs: 50 } });
+    harnesses.push(h);
+    const lock = await holdWriteLock(h.dbPath);
+    try {
+      for (let i = 0; i < 3; i++) {
+        // Let a few heartbeats fall due, then ask: the answer must come while the lock is still held.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const answered = await Promise.race([h.ok('ping').then(() => 'answered'), new Promise((resolve) => setTimeout(resolve, 5_000, 'blocked'))]);
+        expect(answered).toBe('answered');
+      }
+    } finally {
+      await lock.release();
+    }
+  });
 });
