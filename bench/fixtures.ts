@@ -56,16 +56,21 @@ export function scratchDir(): { dir: string; dispose: () => void } {
  * may hold a read for a moment: retry until empty.
  */
 export function bulkAcknowledgedMessages(store: Store, count: number, fleetId: string, a: string, b: string): void {
-  const db = new BetterSqlite3(store.path, { fileMustExist: true, timeout: 10_000 });
-  try {
-    db.transaction(() => {
-      db.prepare(`
+  bulkWrite(store, (db) => {
+    db.prepare(`
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
         INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at)
         SELECT 'bulk-' || i, ?, CASE i % 2 WHEN 0 THEN ? ELSE ? END, CASE i % 2 WHEN 0 THEN ? ELSE ? END, 'handoff', 'bulk message ' || i, 1700000000000 + i FROM n`)
         .run(count, fleetId, a, b, b, a);
-      db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) SELECT seq, to_agent_id, 1, sent_at FROM messages WHERE id LIKE 'bulk-%'").run();
-    }).immediate();
+    db.prepare("INSERT INTO deliveries (message_seq, agent_id, acked, acked_at) SELECT seq, to_agent_id, 1, sent_at FROM messages WHERE id LIKE 'bulk-%'").run();
+  });
+}
+
+/** Runs `insert` in one IMMEDIATE transaction on a second connection, then checkpoints the WAL empty. */
+function bulkWrite(store: Store, insert: (db: BetterSqlite3.Database) => void): void {
+  const db = new BetterSqlite3(store.path, { fileMustExist: true, timeout: 10_000 });
+  try {
+    db.transaction(() => insert(db)).immediate();
     checkpointEmpty(db);
   } finally {
     db.close();
@@ -79,20 +84,14 @@ export function bulkAcknowledgedMessages(store: Store, count: number, fleetId: s
  * The message ids are `pending-<n>`, n from 1, in send order.
  */
 export function bulkPendingMessages(store: Store, count: number, fleetId: string, from: string, to: string, payloadBytes = 200): void {
-  const db = new BetterSqlite3(store.path, { fileMustExist: true, timeout: 10_000 });
-  try {
-    db.transaction(() => {
-      db.prepare(`
+  bulkWrite(store, (db) => {
+    db.prepare(`
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
         INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at)
         SELECT 'pending-' || i, ?, ?, ?, 'handoff', printf('%-' || ? || 's', 'pending message ' || i), 1700000000000 + i FROM n`)
         .run(count, fleetId, from, to, payloadBytes);
-      db.prepare("INSERT INTO deliveries (message_seq, agent_id) SELECT seq, to_agent_id FROM messages WHERE id LIKE 'pending-%'").run();
-    }).immediate();
-    checkpointEmpty(db);
-  } finally {
-    db.close();
-  }
+    db.prepare("INSERT INTO deliveries (message_seq, agent_id) SELECT seq, to_agent_id FROM messages WHERE id LIKE 'pending-%'").run();
+  });
 }
 
 function checkpointEmpty(db: BetterSqlite3.Database): void {
