@@ -1,0 +1,71 @@
+// meshfleet config: what it prints for each host must start a working server as printed.
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { databasePerTest } from '../helpers/database.js';
+import { runCli } from '../helpers/files.js';
+
+let dir: string;
+let dbPath: string;
+databasePerTest((paths) => ({ dir, db: dbPath } = paths));
+const clients: Client[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
+});
+
+/** Starts what a host would start from the printed command, args and environment; calls ping. */
+async function connectAsPrinted(command: string, args: string[], env: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: 'host', version: '0.0.0' });
+  clients.push(client);
+  await client.connect(new StdioClientTransport({ command, args, env: { PATH: process.env.PATH ?? '', HOME: dir, ...env }, stderr: 'ignore' }));
+  const result = await client.callTool({ name: 'ping', arguments: {} });
+  expect(result.isError).toBeFalsy();
+  return client;
+}
+
+describe('meshfleet config', () => {
+  it('json: the mcpServers block starts a server on the pinned database', async () => {
+    const printed = runCli(['config', 'json', '--db', dbPath]);
+    expect(printed.code).toBe(0);
+    const { command, args, env } = JSON.parse(printed.stdout).mcpServers.meshfleet;
+    expect(env).toEqual({ MESHFLEET_DB: dbPath });
+    const client = await connectAsPrinted(command, args, env);
+    const health = JSON.parse(((await client.callTool({ name: 'get_health', arguments: {} })).content as { text: string }[])[0]!.text);
+    expect(health.database.path).toBe(dbPath);
+  });
+
+  it('opencode: a local server whose command array starts one', async () => {
+    const printed = runCli(['config', 'opencode', '--db', dbPath]);
+    const server = JSON.parse(printed.stdout).mcp.meshfleet;
+    expect(server).toMatchObject({ type: 'local', enabled: true, environment: { MESHFLEET_DB: dbPath } });
+    const [command, ...args] = server.command as string[];
+    await connectAsPrinted(command!, args, server.environment);
+  });
+
+  it('claude: one `claude mcp add` line whose command after -- starts one', async () => {
+    const printed = runCli(['config', 'claude', '--db', join(dir, 'with space.db')]);
+    const match = /^claude mcp add meshfleet -e 'MESHFLEET_DB=(.+)' -- (\S+) (\S+) serve\n$/.exec(printed.stdout);
+    expect(match, printed.stdout).not.toBeNull();
+    await connectAsPrinted(match![2]!, [match![3]!, 'serve'], { MESHFLEET_DB: match![1]! });
+  });
+
+  it('codex: a TOML table with command, args and env', async () => {
+    const printed = runCli(['config', 'codex', '--db', dbPath]);
+    const command = /^command = (".*")$/m.exec(printed.stdout)?.[1];
+    const args = /^args = \[(.*)\]$/m.exec(printed.stdout)?.[1];
+    expect(printed.stdout).toMatch(/^\[mcp_servers\.meshfleet\]\n/);
+    expect(printed.stdout).toContain(`env = { MESHFLEET_DB = ${JSON.stringify(dbPath)} }`);
+    await connectAsPrinted(JSON.parse(command!), JSON.parse(`[${args}]`), { MESHFLEET_DB: dbPath });
+  });
+
+  it('--agent pins no database, and bad hosts or flags are one-line usage errors', () => {
+    const agent = runCli(['config', 'json', '--agent']);
+    expect(JSON.parse(agent.stdout).mcpServers.meshfleet.env).toBeUndefined();
+    for (const args of [['config'], ['config', 'vscode'], ['config', 'json', 'extra'], ['config', 'json', '--agent', '--db', dbPath]]) {
+      const result = runCli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+});
