@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { ConfigError } from '../config.js';
 import { MeshError } from '../mesh/errors.js';
 import { LedgerError } from '../store/legacy/ledger.js';
-import { StoreError } from '../store/errors.js';
+import { isBusy, StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
 import { configCommand } from './config.js';
@@ -74,8 +74,7 @@ export async function main(argv: string[], ctx: Context, commands: readonly Comm
       ctx.stderr.write(`meshfleet: ${err.message}\n  ${err.hint}\n`);
       return 1;
     }
-    const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
+    if (isBusy(err)) {
       ctx.stderr.write('meshfleet: the database is locked by another process (it held the write lock past the busy timeout); nothing was changed.\n  Try again in a moment.\n');
       return 1;
     }

@@ -3,7 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { log } from '../log.js';
 import { MeshError } from '../mesh/errors.js';
 import { MAX_REPLY_BYTES, quote } from '../mesh/limits.js';
-import { StoreError } from '../store/errors.js';
+import { isBusy, StoreError } from '../store/errors.js';
 import { unknownToolMessage, type Caller } from './access.js';
 
 /** An error's text is cut here: a caller needs the sentence, not a megabyte of its own input. */
@@ -28,10 +28,10 @@ export async function toolResult(run: () => unknown): Promise<CallToolResult> {
 function errorText(err: unknown): string {
   // The old server's error shape, {"error": "..."}, is part of our compatibility contract.
   if (err instanceof MeshError || err instanceof StoreError) return `${err.message} ${err.hint}`;
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) {
+  if (isBusy(err)) {
     return 'The database is locked by another process (it held the write lock past the busy timeout); nothing was changed. Retry the call in a moment.';
   }
+  const code = (err as { code?: unknown } | null)?.code;
   if (code === 'SQLITE_FULL') return 'The disk holding the database is full; nothing was changed. Free some space, then retry.';
   if (code === 'SQLITE_READONLY') return 'The database file is read-only for this process; nothing was changed. Check the file\'s permissions.';
   log.error('tool failed', err);

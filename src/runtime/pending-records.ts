@@ -1,4 +1,5 @@
 import { log } from '../log.js';
+import { isBusy } from '../store/errors.js';
 
 interface PendingRecord {
   agentId: string;
@@ -98,10 +99,4 @@ export class PendingRecords {
     }, delayMs);
     this.timer.unref();
   }
-}
-
-/** SQLITE_BUSY (and its extended codes), SQLITE_LOCKED: another connection has the lock; waiting helps. */
-export function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }

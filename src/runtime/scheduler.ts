@@ -1,5 +1,5 @@
 import { log } from '../log.js';
-import { isBusy } from './pending-records.js';
+import { isBusy } from '../store/errors.js';
 
 /**
  * Runs `fn` for a timer or a process event, which have no caller to throw to: an exception there

@@ -15,3 +15,12 @@ export class StoreError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * SQLITE_BUSY (and its extended codes) or SQLITE_LOCKED: another connection holds the lock past
+ * the busy timeout. Nothing was written; waiting and trying again helps.
+ */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
