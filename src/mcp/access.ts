@@ -3,7 +3,7 @@
 import { MeshError } from '../mesh/errors.js';
 import { getAgent } from '../mesh/fleets.js';
 import { quote } from '../mesh/limits.js';
-import { agentTokenMatches } from '../mesh/tokens.js';
+import { tokenMatchesHash } from '../mesh/tokens.js';
 import type { Store } from '../store/open.js';
 import type { AgentProfile } from '../store/schema.js';
 
@@ -98,7 +98,7 @@ export function identifyCaller(store: Store, agentId: string | undefined, token:
     throw new MeshError('not_found', `MESHFLEET_AGENT_ID is ${quote(agentId)}, but ${store.path} has no such agent.`,
       'Start the server with the MESHFLEET_DB the agent was spawned on, or without MESHFLEET_AGENT_ID for the operator\'s access.');
   }
-  if (agent.tokenHash !== null && (token === undefined || !agentTokenMatches(store, agent.id, token))) {
+  if (agent.tokenHash !== null && (token === undefined || !tokenMatchesHash(agent.tokenHash, token))) {
     throw new MeshError('refused', `MESHFLEET_AGENT_TOKEN is ${token === undefined ? 'missing' : 'not the token of agent ' + quote(agentId)}; this server will not act as that agent.`,
       'An agent\'s server inherits MESHFLEET_AGENT_ID and MESHFLEET_AGENT_TOKEN from the agent process; run it from there, with both unchanged.');
   }

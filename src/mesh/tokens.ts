@@ -14,8 +14,13 @@ export function hashToken(token: string): string {
 /** Whether `token` is the current token of `agentId` (false for an agent without one). */
 export function agentTokenMatches(store: Store, agentId: string, token: string): boolean {
   const row = store.first(store.sql.selectFrom('agents').select('token_hash').where('id', '=', agentId));
-  if (row?.token_hash == null) return false;
-  const expected = Buffer.from(row.token_hash, 'hex');
+  return tokenMatchesHash(row?.token_hash ?? null, token);
+}
+
+/** Whether `token` hashes to `tokenHash`, compared in constant time; false when there is no hash. */
+export function tokenMatchesHash(tokenHash: string | null, token: string): boolean {
+  if (tokenHash === null) return false;
+  const expected = Buffer.from(tokenHash, 'hex');
   const given = Buffer.from(hashToken(token), 'hex');
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
