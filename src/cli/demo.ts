@@ -47,6 +47,10 @@ export const demoCommand: Command = {
 
 async function runDemo(ctx: Context, example: Example, dbPath: string): Promise<number> {
   const out = ctx.stdout;
+  // `meshfleet demo | head`: once the reader is gone, stop the fleet quietly instead of dying on EPIPE.
+  let readerGone = false;
+  const onOutputError = (): void => { readerGone = true; };
+  out.on('error', onOutputError);
   const startedAt = Date.now();
   const say = new Narrator(out, startedAt);
   out.write(`meshfleet demo: the ${example.name} example (${example.template.agents.length} agents), played by the test agent (no LLM)\n`);
@@ -68,7 +72,7 @@ async function runDemo(ctx: Context, example: Example, dbPath: string): Promise<
   const client = new Client({ name: 'meshfleet demo', version: ctx.version });
   let store: Store | undefined;
   try {
-    await client.connect(transport);
+    await client.connect(transport).catch((err: Error) => { throw new ServerGone(`it did not start (${err.message})`); });
     say.say('host', `started \`meshfleet serve\` (pid ${transport.pid}); every agent runs the test agent in team mode`);
     const tool = toolCaller(client);
 
@@ -85,7 +89,7 @@ async function runDemo(ctx: Context, example: Example, dbPath: string): Promise<
 
     // Follow the fleet until it settles: each new event and message, as the agents commit them.
     let settled = false;
-    for (const deadline = Date.now() + FLEET_DEADLINE_MS; !settled && Date.now() < deadline;) {
+    for (const deadline = Date.now() + FLEET_DEADLINE_MS; !settled && !readerGone && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const next = activitySince(store, spawned.fleet_id, cursor);
       cursor = next.cursor;
@@ -94,6 +98,7 @@ async function runDemo(ctx: Context, example: Example, dbPath: string): Promise<
         if (item.kind === 'event' && item.event === 'fleet_settled') settled = true;
       }
     }
+    if (readerGone) return 1;
     const status = await tool('fleet_status', { fleet_id: spawned.fleet_id });
     if (!settled) say.say('host', `the fleet has not finished after ${FLEET_DEADLINE_MS / 1000} s; stopping it`);
 
@@ -114,6 +119,7 @@ async function runDemo(ctx: Context, example: Example, dbPath: string): Promise<
   } finally {
     store?.close();
     await client.close().catch(() => undefined);
+    out.off('error', onOutputError);
   }
 }
 
@@ -129,7 +135,7 @@ function toolCaller(client: Client) {
       throw new ServerGone(`${name} got no answer (${(err as Error).message})`);
     }
     const json = JSON.parse((result.content as { text: string }[])[0]!.text);
-    if (result.isError) throw new MeshError('invalid', `${name} failed: ${json.error}`, 'This is a bug in the demo or its example; please report it.');
+    if (result.isError) throw new MeshError('invalid', `${name} failed: ${json.error}`, 'If that is nothing you can fix, please report it with the output above.');
     return json;
   };
 }

@@ -1,11 +1,13 @@
 // meshfleet demo as a user runs it: the built CLI as a child process, its output checked against
 // the database it names.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startNode } from '../helpers/children.js';
 import { databasePerTest, queryDb } from '../helpers/database.js';
-import { dumpDatabase, hasSqliteCli, runCli, runCliAsync, sha256 } from '../helpers/files.js';
+import { CLI, dumpDatabase, hasSqliteCli, runCli, runCliAsync, sha256 } from '../helpers/files.js';
+import { eventually } from '../helpers/mesh.js';
 
 let dir: string;
 let dbPath: string;
@@ -27,6 +29,22 @@ function claims(stdout: string) {
 function messagesByRole(path: string, fleetId: string) {
   return queryDb<Row>(path, `SELECT f.role AS "from", CASE m.to_agent_id WHEN '*' THEN 'everyone' ELSE t.role END AS "to", m.type, m.payload
     FROM messages m JOIN agents f ON f.id = m.from_agent_id LEFT JOIN agents t ON t.id = m.to_agent_id WHERE m.fleet_id = ? ORDER BY m.seq`, fleetId);
+}
+
+/** Live processes working on this database: the demo's server (--db PATH) and the agents and their servers (MESHFLEET_DB=PATH). */
+function processesOn(path: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (cmdline.includes(path) || environ.includes(`MESHFLEET_DB=${path}`)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
 }
 
 describe('meshfleet demo', () => {
@@ -111,5 +129,24 @@ describe('meshfleet demo', () => {
     expect(foreign.code).toBe(1);
     expect(foreign.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
     expect(readdirSync(dir).sort()).toEqual(['notes.txt']);
+  });
+
+  it.runIf(existsSync('/proc/self/environ'))('killed with SIGKILL mid-run, it leaves no server or agent behind', async () => {
+    const demo = startNode([CLI, 'demo', '--db', dbPath]);
+    await demo.line(/→ coder {2}handoff/);
+    expect(processesOn(dbPath).length).toBeGreaterThan(1);
+    await demo.kill9();
+    // Its server sees stdin close and stops its agents (and their own servers) on its way out.
+    await eventually(() => expect(processesOn(dbPath)).toEqual([]), 30_000);
+    expect(queryDb(dbPath, "SELECT count(*) AS n FROM agents WHERE status IN ('pending', 'running')")).toEqual([{ n: 0 }]);
+  });
+
+  it('stops quietly when its reader goes away (meshfleet demo | head), fleet included', async () => {
+    const demo = startNode([CLI, 'demo', '--db', dbPath]);
+    await demo.line(/^database: /);
+    demo.child.stdout!.destroy();
+    expect((await demo.exited).code).toBe(1);
+    expect(demo.stderr()).toBe('');
+    await eventually(() => expect(processesOn(dbPath)).toEqual([]), 30_000);
   });
 });
