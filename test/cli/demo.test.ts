@@ -49,7 +49,8 @@ function processesOn(path: string): number[] {
 
 describe('meshfleet demo', () => {
   it('runs the review pipeline to a complete fleet, and every message it prints is in the database it names', async () => {
-    const run = await runCliAsync(['demo'], { TMPDIR: dir, MESHFLEET_DB: join(dir, 'not-this.db') });
+    // Settings of the shell it runs in (even an agent's identity) do not reach the demo's server.
+    const run = await runCliAsync(['demo'], { TMPDIR: dir, MESHFLEET_DB: join(dir, 'not-this.db'), MESHFLEET_AGENT_ID: 'agent-of-the-shell', MESHFLEET_RUNTIME: 'opencode' });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).not.toMatch(/\x1b\[/); // piped: plain text
     const { db, fleet, messages, sent } = claims(run.stdout);
