@@ -14,8 +14,8 @@ CREATE TABLE file_reservations (
   released_at INTEGER,
   released_by TEXT                -- who released it: the holder's id, or 'operator' / a lead's id when forced
 ) STRICT;
--- The live reservations of a fleet (the conflict check, list_reservations).
-CREATE INDEX file_reservations_live ON file_reservations (fleet_id, expires_at) WHERE released_at IS NULL;
+-- A fleet's live reservations (the conflict check, list_reservations), and all of them (prune).
+CREATE INDEX file_reservations_by_fleet ON file_reservations (fleet_id, released_at, expires_at);
 -- An agent's own (renew, release, re-reserving a pattern it holds).
 CREATE INDEX file_reservations_by_agent ON file_reservations (agent_id, pattern) WHERE released_at IS NULL;
 

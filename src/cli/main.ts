@@ -8,12 +8,13 @@ import { LedgerError } from '../store/legacy/ledger.js';
 import { isBusy, StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
+import { checkReservationsCommand } from './check-reservations.js';
 import { configCommand } from './config.js';
 import { migrateCommand } from './migrate.js';
 import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [serveCommand, migrateCommand, pruneCommand, configCommand];
+export const COMMANDS: Command[] = [serveCommand, migrateCommand, pruneCommand, configCommand, checkReservationsCommand];
 
 function helpText(ctx: Context, commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

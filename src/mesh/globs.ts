@@ -52,19 +52,28 @@ export function pathMatcher(pattern: string): (path: string) => boolean {
   return (path) => isMatch(path);
 }
 
-/** How far the search may go before it calls two patterns overlapping unproven (and so conflicting). */
-const MAX_SEARCH_STATES = 200_000;
+/**
+ * How far searches may go, in states visited, before two patterns count as overlapping unproven
+ * (and so conflicting): one call of reserve_files shares one budget across all its checks, so
+ * hostile patterns cannot hold the write lock for long.
+ */
+export const searchBudget = (states = 300_000): { states: number } => ({ states });
 
 /**
  * Whether two patterns can match one file: `{ example }` with a path both match (well formed: no
  * empty folder name, no `/` at either end), `{ example: null }` when the search was too large to
  * finish (counted as overlapping, to be safe), or undefined when no path matches both.
  */
-export function overlap(a: string, b: string): { example: string | null } | undefined {
+export function overlap(a: string, b: string, budget = searchBudget()): { example: string | null } | undefined {
   const [pa, pb] = [literalPrefix(a), literalPrefix(b)];
   if (!pa.startsWith(pb) && !pb.startsWith(pa)) return undefined; // they part before any wildcard
   const left = automaton(parsePattern(a, 'paths'));
   const right = automaton(parsePattern(b, 'paths'));
+  // An example without dot files reads better ("src/a.ts", not "src/.ts"); look for one first.
+  return search(left, right, budget, false) ?? search(left, right, budget, true);
+}
+
+function search(left: Automaton, right: Automaton, budget: { states: number }, dotFiles: boolean): { example: string | null } | undefined {
   const alphabet = representatives([...left.sets, ...right.sets]);
   // Product of both automata and a third that keeps the path well formed (wellFormed below).
   type State = [number, number, number];
@@ -80,9 +89,9 @@ export function overlap(a: string, b: string): { example: string | null } | unde
     const state = queue[head]!;
     const [l, r, p] = state;
     if (p === 1 && left.accepts(l) && right.accepts(r)) return { example: spell(seen, key(state)) };
-    if (queue.length > MAX_SEARCH_STATES) return { example: null };
+    if (--budget.states < 0) return { example: null };
     for (const char of alphabet) {
-      const nextP = wellFormed(p, char);
+      const nextP = wellFormed(p, char, dotFiles);
       if (nextP < 0) continue;
       for (const l2 of left.step(l, char)) {
         for (const r2 of right.step(r, char)) {
@@ -100,10 +109,12 @@ export function overlap(a: string, b: string): { example: string | null } | unde
 /**
  * The third automaton: names are not empty, ".", or "..". States: 0 at the start of a name, 1
  * inside an ordinary one (the only accepting state), 2 after ".", 3 after "..". -1: refused.
+ * Without `dotFiles`, no name starts with ".".
  */
-function wellFormed(state: number, char: number): number {
+function wellFormed(state: number, char: number, dotFiles: boolean): number {
   const DOT = 0x2e;
   if (char === SLASH) return state === 1 ? 0 : -1;
+  if (char === DOT && state === 0 && !dotFiles) return -1;
   if (char === DOT && (state === 0 || state === 2)) return state + 2;
   return 1;
 }
@@ -189,7 +200,8 @@ function representatives(sets: CharSet[]): number[] {
   }
   // A character no set names, for the negated classes, `?` and `*`.
   for (let c = 0x41; ; c++) if (!sets.some((s) => s.ranges.some(([lo, hi]) => c >= lo && c <= hi))) { points.add(c); break; }
-  return [...points].filter((c) => c !== 0 && !(c >= 0xd800 && c <= 0xdfff)).sort((x, y) => x - y);
+  // "a" first: of examples of one length, the search keeps the first it finds, and "src/a.ts" reads best.
+  return [...points].filter((c) => c !== 0 && !(c >= 0xd800 && c <= 0xdfff)).sort((x, y) => (x === 0x61 ? -1 : y === 0x61 ? 1 : x - y));
 }
 
 function invalid(field: string, pattern: string, what: string): MeshError {

@@ -6,7 +6,7 @@
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { getAgent } from './fleets.js';
-import { checkPattern, overlap, pathMatcher } from './globs.js';
+import { checkPattern, overlap, pathMatcher, searchBudget } from './globs.js';
 import { MAX_LIVE_RESERVATIONS_PER_FLEET, quote } from './limits.js';
 import type { Store } from '../store/open.js';
 import type { FileReservationTable } from '../store/schema.js';
@@ -70,10 +70,11 @@ export function reserveFiles(store: Store, request: ReserveRequest, now: number 
     const live = liveOfFleet(store, agent.fleetId, now);
     const granted: Reservation[] = [];
     const conflicts: Conflict[] = [];
+    const budget = searchBudget();
     for (const pattern of patterns) {
       const holders = live.flatMap((held) => {
         if (held.agentId === agent.id || (!held.exclusive && !request.exclusive)) return [];
-        const met = overlap(pattern, held.pattern);
+        const met = overlap(pattern, held.pattern, budget);
         return met === undefined ? [] : [{ ...held, example: met.example }];
       });
       if (holders.length > 0) { conflicts.push({ pattern, holders }); continue; }
