@@ -19,9 +19,10 @@ CREATE INDEX file_reservations_by_fleet ON file_reservations (fleet_id, released
 -- An agent's own (renew, release, re-reserving a pattern it holds).
 CREATE INDEX file_reservations_by_agent ON file_reservations (agent_id, pattern) WHERE released_at IS NULL;
 
--- For people: what is reserved now, with seconds left.
+-- For people: what is reserved now, with seconds left (now in epoch ms from julianday: sqlite3
+-- 3.40 has no subsecond unixepoch).
 CREATE VIEW live_reservations AS
   SELECT id, fleet_id, agent_id, pattern, exclusive, reason, created_at, expires_at,
-         (expires_at - CAST(strftime('%s', 'now') AS INTEGER) * 1000) / 1000 AS seconds_left
-    FROM file_reservations
-   WHERE released_at IS NULL AND expires_at > CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+         (expires_at - now_ms) / 1000 AS seconds_left
+    FROM file_reservations, (SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now_ms)
+   WHERE released_at IS NULL AND expires_at > now_ms;
