@@ -6,7 +6,7 @@
 // example against picomatch.
 import picomatch from 'picomatch';
 import { MeshError } from './errors.js';
-import { MAX_RESERVATION_PATTERN_CHARS, quote } from './limits.js';
+import { MAX_RESERVATION_PATTERN_CHARS, MAX_RESERVATION_WILDCARDS, quote } from './limits.js';
 
 /**
  * wildmatch with WM_PATHNAME: `*`, `?` and `[...]` never match `/`; `**` between slashes (or at
@@ -57,7 +57,7 @@ export function pathMatcher(pattern: string): (path: string) => boolean {
  * (and so conflicting): one call of reserve_files shares one budget across all its checks, so
  * hostile patterns cannot hold the write lock for long.
  */
-export const searchBudget = (states = 300_000): { states: number } => ({ states });
+export const searchBudget = (states = 50_000): { states: number } => ({ states });
 
 /**
  * Whether two patterns can match one file: `{ example }` with a path both match (well formed: no
@@ -75,32 +75,32 @@ export function overlap(a: string, b: string, budget = searchBudget()): { exampl
 
 function search(left: Automaton, right: Automaton, budget: { states: number }, dotFiles: boolean): { example: string | null } | undefined {
   const alphabet = representatives([...left.sets, ...right.sets]);
-  // Product of both automata and a third that keeps the path well formed (wellFormed below).
-  type State = [number, number, number];
-  const key = ([l, r, p]: State): string => `${l},${r},${p}`;
-  const start: State[] = [];
-  for (const l of left.closure(0)) for (const r of right.closure(0)) start.push([l, r, 0]);
-  const seen = new Map<string, { from: string | null; char: number }>();
-  const queue: State[] = [];
-  for (const state of start) {
-    if (!seen.has(key(state))) { seen.set(key(state), { from: null, char: -1 }); queue.push(state); }
-  }
+  // Product of both automata and a third that keeps the path well formed (wellFormed below); a
+  // state is one number, (left * right.size + right) * 4 + well-formedness.
+  const width = right.size;
+  const from = new Map<number, number>(); // state → the state it was reached from
+  const via = new Map<number, number>(); // state → the character that reached it
+  const queue: number[] = [];
+  const visit = (state: number, previous: number, char: number): void => {
+    if (from.has(state)) return;
+    from.set(state, previous);
+    via.set(state, char);
+    queue.push(state);
+  };
+  for (const l of left.closure(0)) for (const r of right.closure(0)) visit((l * width + r) * 4, -1, -1);
   for (let head = 0; head < queue.length; head++) {
     const state = queue[head]!;
-    const [l, r, p] = state;
-    if (p === 1 && left.accepts(l) && right.accepts(r)) return { example: spell(seen, key(state)) };
+    const p = state % 4;
+    const r = Math.floor(state / 4) % width;
+    const l = Math.floor(state / 4 / width);
+    if (p === 1 && left.accepts(l) && right.accepts(r)) return { example: spell(from, via, state) };
     if (--budget.states < 0) return { example: null };
     for (const char of alphabet) {
       const nextP = wellFormed(p, char, dotFiles);
       if (nextP < 0) continue;
-      for (const l2 of left.step(l, char)) {
-        for (const r2 of right.step(r, char)) {
-          const next: State = [l2, r2, nextP];
-          if (seen.has(key(next))) continue;
-          seen.set(key(next), { from: key(state), char });
-          queue.push(next);
-        }
-      }
+      const rights = right.step(r, char);
+      if (rights.length === 0) continue;
+      for (const l2 of left.step(l, char)) for (const r2 of rights) visit((l2 * width + r2) * 4 + nextP, state, char);
     }
   }
   return undefined;
@@ -125,18 +125,16 @@ function literalPrefix(pattern: string): string {
   return at < 0 ? pattern : pattern.slice(0, at);
 }
 
-function spell(seen: Map<string, { from: string | null; char: number }>, end: string): string {
+function spell(from: Map<number, number>, via: Map<number, number>, end: number): string {
   const chars: number[] = [];
-  for (let at: string | null = end; at !== null;) {
-    const step: { from: string | null; char: number } = seen.get(at)!;
-    if (step.char >= 0) chars.push(step.char);
-    at = step.from;
-  }
+  for (let at = end; at !== -1; at = from.get(at)!) if (via.get(at)! >= 0) chars.push(via.get(at)!);
   return String.fromCodePoint(...chars.reverse());
 }
 
 interface Automaton {
   sets: CharSet[];
+  /** States are numbered 0 … size - 1. */
+  size: number;
   /** The states reachable from `state` without reading a character. */
   closure(state: number): number[];
   step(state: number, char: number): number[];
@@ -150,39 +148,37 @@ interface Automaton {
 function automaton(tokens: Token[]): Automaton {
   const n = tokens.length;
   const inner = (i: number): number => n + 1 + i;
-  const closure = (state: number): number[] => {
-    const out: number[] = [];
-    const pending = [state];
-    while (pending.length > 0) {
-      const s = pending.pop()!;
-      if (out.includes(s)) continue;
-      out.push(s);
-      const token = s < n ? tokens[s]! : undefined;
-      if (token !== undefined && token.kind !== 'char') pending.push(s + 1); // each may match nothing
-    }
-    return out;
-  };
-  const step = (state: number, char: number): number[] => {
-    const next: number[] = [];
+  // Every token but a character may match nothing, so each position reaches the next ones.
+  const closures: number[][] = [];
+  for (let s = n; s >= 0; s--) {
+    const token = tokens[s];
+    closures[s] = token !== undefined && token.kind !== 'char' ? [s, ...closures[s + 1]!] : [s];
+  }
+  const closure = (state: number): number[] => closures[state]!;
+  const steps = new Map<number, number[]>();
+  const compute = (state: number, char: number): number[] => {
     if (state > n) {
-      const i = state - n - 1;
-      next.push(state); // still inside the folders
-      if (char === SLASH) next.push(...closure(i + 1));
-      return next;
+      // Inside the folders a `**/` spans: stay, or leave through a `/`.
+      return char === SLASH ? [state, ...closure(state - n)] : [state];
     }
     const token = tokens[state];
-    if (token === undefined) return next;
-    if (token.kind === 'char' && inSet(token.set, char)) next.push(...closure(state + 1));
-    if (token.kind === 'star' && char !== SLASH) next.push(...closure(state));
-    if (token.kind === 'any') next.push(...closure(state));
-    if (token.kind === 'dirs' && char !== SLASH) next.push(inner(state)); // the first folder begins
-    return [...new Set(next)];
+    if (token === undefined) return [];
+    if (token.kind === 'char') return inSet(token.set, char) ? closure(state + 1) : [];
+    if (token.kind === 'star') return char === SLASH ? [] : closure(state);
+    if (token.kind === 'any') return closure(state);
+    return char === SLASH ? [] : [inner(state)]; // dirs: the first folder begins
   };
   return {
     sets: tokens.flatMap((t) => (t.kind === 'char' ? [t.set] : [])),
+    size: 2 * n + 2,
     closure,
-    step,
-    accepts: (state) => state <= n && closure(state).includes(n),
+    step: (state, char) => {
+      const key = state * 0x110000 + char;
+      let next = steps.get(key);
+      if (next === undefined) steps.set(key, next = compute(state, char));
+      return next;
+    },
+    accepts: (state) => state <= n && closures[state]!.includes(n),
   };
 }
 
@@ -219,6 +215,11 @@ function parsePattern(pattern: string, field: string): Token[] {
   if (pattern.split('/').some((part) => part === '..' || part === '.')) throw invalid(field, pattern, 'has a "." or ".." folder');
   if (/\/\/|\/$/.test(pattern)) throw invalid(field, pattern, 'has an empty folder name');
   if (/\\$/.test(pattern)) throw invalid(field, pattern, 'ends with a lone "\\"');
+  const wildcards = pattern.replace(/\\./g, '').match(/\*+|\?|\[/g)?.length ?? 0;
+  if (wildcards > MAX_RESERVATION_WILDCARDS) {
+    throw new MeshError('invalid', `${field}: a pattern may hold at most ${MAX_RESERVATION_WILDCARDS} wildcards (*, **, ?, [...]); ${quote(pattern)} has ${wildcards}.`,
+      'Reserve a folder with "folder/**", or split the pattern in two.');
+  }
   const tokens: Token[] = [];
   const literal = (c: number): Token => ({ kind: 'char', set: { ranges: [[c, c]], negated: false } });
   const chars = [...pattern];

@@ -56,6 +56,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 /** File reservations: patterns per reserve_files call, each pattern's length, the longest TTL. */
 export const MAX_RESERVATION_PATHS = 64;
 export const MAX_RESERVATION_PATTERN_CHARS = 256;
+/** Wildcards (`*`, `**`, `?`, `[...]`) in one pattern: deciding whether two patterns overlap grows with their product. */
+export const MAX_RESERVATION_WILDCARDS = 16;
 export const MAX_RESERVATION_TTL_MS = 7 * 24 * 3_600_000;
 export const MIN_RESERVATION_TTL_MS = 1_000;
 export const DEFAULT_RESERVATION_TTL_MS = 3_600_000;
