@@ -115,7 +115,7 @@ function wellFormed(state: number, char: number, dotFiles: boolean): number {
   const DOT = 0x2e;
   if (char === SLASH) return state === 1 ? 0 : -1;
   if (char === DOT && state === 0 && !dotFiles) return -1;
-  if (char === DOT && (state === 0 || state === 2)) return state + 2;
+  if (char === DOT && (state === 0 || state === 2)) return state === 0 ? 2 : 3;
   return 1;
 }
 
