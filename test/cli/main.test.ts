@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { Command } from '../../src/cli/command.js';
+import type { Command, CommandEntry } from '../../src/cli/command.js';
 import type { Context } from '../../src/cli/context.js';
 import { COMMANDS, main } from '../../src/cli/main.js';
 import { readConfig } from '../../src/config.js';
@@ -45,7 +45,7 @@ describe('the meshfleet command', () => {
 });
 
 /** main() in this process, with the given commands, its output captured. */
-async function runMain(argv: string[], commands: readonly Command[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runMain(argv: string[], commands: readonly CommandEntry[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const temp = tempDir();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
