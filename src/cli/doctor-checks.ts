@@ -68,7 +68,19 @@ export function checkDatabase(Database: typeof BetterSqlite3 | undefined, path: 
   } catch (err) {
     return { results: [fail('database', `${path} cannot be read: ${(err as Error).message}`, 'Check the file and its permissions, or restore it from a backup.')] };
   }
-  const results = [ok('database', `${path} opens (${sizeOf(path)})`)];
+  try {
+    return { results: [ok('database', `${path} opens (${sizeOf(path)})`), ...readChecks(reader, path, state, latest, now)], reader };
+  } catch (err) {
+    reader.close();
+    // SQLITE_BUSY (a rollback-journal database another process is writing), an I/O error…
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
+    return { results: [fail('database', `${path} could not be read to the end: ${(err as Error).message} (${code})`, 'Run doctor again when the database is not busy; if it persists, check the disk and restore from a backup.')] };
+  }
+}
+
+function readChecks(reader: HealthReader, path: string, state: SchemaState | undefined, latest: number, now: number): CheckResult[] {
+  const results: CheckResult[] = [];
   const problems = reader.integrity(10);
   results.push(problems.length === 1 && problems[0] === 'ok'
     ? ok('integrity', 'PRAGMA integrity_check: ok')
@@ -84,7 +96,7 @@ export function checkDatabase(Database: typeof BetterSqlite3 | undefined, path: 
     ? ok('wal', `${formatBytes(wal)} in ${path}-wal`)
     : warn('wal', `${path}-wal holds ${formatBytes(wal)}: checkpoints are held back`, 'A process keeps a read open (a long `sqlite3` session, a stuck reader): close it; the next checkpoint then reuses the file.'));
   if (version >= 3) results.push(checkSupervisors(reader, now));
-  return { results, reader };
+  return results;
 }
 
 function checkSupervisors(reader: HealthReader, now: number): CheckResult {

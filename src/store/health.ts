@@ -39,7 +39,8 @@ export function openHealthReader(Database: typeof BetterSqlite3, path: string): 
     copyDir = mkdtempSync(join(tmpdir(), 'meshfleet-doctor-'));
     const copy = join(copyDir, 'copy.db');
     copyFileSync(path, copy);
-    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+    // Whichever log it has: a -wal to replay, or a rollback -journal left by a crash to undo.
+    for (const log of ['-wal', '-journal']) if (existsSync(`${path}${log}`)) copyFileSync(`${path}${log}`, `${copy}${log}`);
     try {
       db = new Database(copy, { fileMustExist: true, timeout: 5_000 });
     } catch (err) {
