@@ -11,7 +11,9 @@ import { packageRoot } from '../src/store/package-root.js';
 import { scratchDir } from './fixtures.js';
 import { report } from './report.js';
 
-/** BENCH_START_CLI=/other/dist/src/cli/main.js measures another build (an older one, for before/after figures). */
+/** What npm installs as `meshfleet`: the CLI bundled into a few files (package.json's bin). */
+const BIN = join(packageRoot, 'dist', 'bin', 'main.js');
+/** The same CLI as tsc leaves it, one file per module; BENCH_START_CLI=… measures another build instead (an older one, for before/after figures). */
 const CLI = process.env.BENCH_START_CLI ?? join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 /** Runs per subject; BENCH_START_RUNS=5 for a quick look. */
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 30);
@@ -51,8 +53,9 @@ async function main(): Promise<void> {
 
   const exits = new Bench({ name: `spawn to exit, ${RUNS} runs each`, time: 0, iterations: RUNS, warmupIterations: 2 });
   exits.add(FLOOR, () => run(['-e', '']));
-  exits.add('meshfleet --version', () => run([CLI, '--version']));
-  exits.add('meshfleet --help', () => run([CLI, '--help']));
+  exits.add('meshfleet --version', () => run([BIN, '--version']));
+  exits.add('meshfleet --help', () => run([BIN, '--help']));
+  exits.add('--version, unbundled (dist/src)', () => run([CLI, '--version']));
   await exits.run();
   report(exits, FLOOR);
 
@@ -60,8 +63,10 @@ async function main(): Promise<void> {
   answers.add(FLOOR, () => run(['-e', '']));
   const bare = toolsList(['-e', BARE_MCP], env);
   answers.add('bare Node MCP responder (no SDK)', bare.fn, { afterEach: bare.afterEach });
-  const serve = toolsList([CLI, 'serve'], env);
+  const serve = toolsList([BIN, 'serve'], env);
   answers.add('meshfleet serve', serve.fn, { afterEach: serve.afterEach });
+  const unbundled = toolsList([CLI, 'serve'], env);
+  answers.add('serve, unbundled (dist/src)', unbundled.fn, { afterEach: unbundled.afterEach });
   await answers.run();
   report(answers, FLOOR);
   scratch.dispose();

@@ -11,10 +11,11 @@ type Host = (typeof HOSTS)[number];
 /**
  * How a host starts this very install: the `meshfleet` on PATH by its absolute path when that is
  * this install (an `npm install -g` or `npm link`), since it survives upgrades; otherwise node and
- * the built CLI by absolute path, which work without meshfleet on PATH.
+ * the bundled CLI (package.json's bin: dist/bin/main.js, the fastest to start) by absolute path,
+ * which work without meshfleet on PATH.
  */
 function launch(db: string | undefined, searchPath: readonly string[]): { command: string; args: string[]; env: Record<string, string> } {
-  const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
+  const cli = join(packageRoot, 'dist', 'bin', 'main.js');
   const installed = findOnPath('meshfleet', searchPath);
   const sameInstall = installed !== undefined && realpathSync(installed) === realpathSync(cli);
   return {

@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { databasePerTest } from '../helpers/database.js';
-import { CLI, runCli as runAnyCli } from '../helpers/files.js';
+import { BIN, runCli as runAnyCli } from '../helpers/files.js';
 
 let dir: string;
 let dbPath: string;
@@ -75,7 +75,7 @@ describe('meshfleet config', () => {
   it('names the meshfleet on PATH when it is this install, and launching exactly that works', async () => {
     const bin = join(dir, 'bin');
     mkdirSync(bin);
-    symlinkSync(CLI, join(bin, 'meshfleet')); // what npm install -g / npm link put on PATH
+    symlinkSync(BIN, join(bin, 'meshfleet')); // what npm install -g / npm link put on PATH
     const printed = runCli(['config', 'json', '--db', dbPath], { PATH: `${bin}:${dirname(process.execPath)}` });
     const { command, args, env } = JSON.parse(printed.stdout).mcpServers.meshfleet;
     expect([command, ...args]).toEqual([join(bin, 'meshfleet'), 'serve']);
@@ -91,6 +91,6 @@ describe('meshfleet config', () => {
     writeFileSync(join(bin, 'meshfleet'), '#!/bin/sh\necho another meshfleet\n', { mode: 0o755 });
     const printed = runCli(['config', 'json', '--db', dbPath], { PATH: bin });
     const { command, args } = JSON.parse(printed.stdout).mcpServers.meshfleet;
-    expect([command, ...args]).toEqual([process.execPath, CLI, 'serve']);
+    expect([command, ...args]).toEqual([process.execPath, BIN, 'serve']);
   });
 });

@@ -55,13 +55,13 @@ afterAll(() => temp?.cleanup());
 
 describe('the packed meshfleet, installed with npm install -g', () => {
   it('ships the built CLI, migrations and fixtures, and no sources or tests', () => {
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/src/cli/main.js', 'dist/src/runtime/test-agent.js', 'migrations/0001-mesh.sql', 'fixtures/taxonomy.json']));
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/bin/main.js', 'dist/src/cli/main.js', 'dist/src/runtime/test-agent.js', 'migrations/0001-mesh.sql', 'fixtures/taxonomy.json']));
     expect(files.filter((f) => /^(src|test|bench)\/|^dist\/(test|bench)\/|\.ts$/.test(f))).toEqual([]);
   });
 
   it('puts meshfleet on PATH, whose --version needs no native module, and whose doctor names a missing one and how to fix it', () => {
     const installed = join(prefix, 'lib', 'node_modules', 'meshfleet');
-    expect(realpathSync(join(prefix, 'bin', 'meshfleet'))).toBe(join(realpathSync(installed), 'dist', 'src', 'cli', 'main.js'));
+    expect(realpathSync(join(prefix, 'bin', 'meshfleet'))).toBe(join(realpathSync(installed), 'dist', 'bin', 'main.js'));
     expect(withoutNative.nativeWasThere).toBe(false);
     expect(withoutNative.version).toEqual({ code: 0, stdout: `${packageVersion()}\n`, stderr: '' });
     expect(withoutNative.doctor.code).toBe(1);
