@@ -1,6 +1,7 @@
 // meshfleet doctor: each line ok when things are right, warn or fail (exit 1) when a user would be
 // stuck, and the database it looks at left exactly as it was.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -10,6 +11,7 @@ import { processStartTime } from '../../src/runtime/processes.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
 import { databasePerTest, rawDatabase } from '../helpers/database.js';
+import { packageRoot } from '../../src/store/package-root.js';
 import { FIXTURES, runCli, sha256 } from '../helpers/files.js';
 
 let dir: string;
@@ -73,6 +75,20 @@ describe('meshfleet doctor on a healthy database', () => {
       expect([sha256(dbPath), sha256(`${dbPath}-wal`)]).toEqual([main, wal]);
     } finally {
       store.close();
+    }
+  });
+
+  it('reads to the end while another process holds the write lock', async () => {
+    healthyDatabase();
+    const holder = spawn(process.execPath, [join(packageRoot, 'test', 'helpers', 'hold-lock-child.mjs'), dbPath]);
+    try {
+      await once(holder.stdout, 'data'); // "locked"
+      const { code, report } = doctor();
+      expect(code).toBe(0);
+      expect(['database', 'integrity', 'schema', 'agents'].map((check) => line(report, check)?.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    } finally {
+      holder.stdin.end();
+      await once(holder, 'exit');
     }
   });
 
