@@ -50,7 +50,7 @@ beforeAll(() => {
   withoutNative = { nativeWasThere: existsSync(native), version: meshfleet(['--version']), doctor: meshfleet(['doctor', '--db', join(temp.dir, 'mesh.db')]) };
   mkdirSync(dirname(native), { recursive: true });
   copyFileSync(join(packageRoot, 'node_modules', 'better-sqlite3', NATIVE), native);
-});
+}, 120_000); // two npm runs (pack, then install of 135 packages, metadata maybe from the registry): 30 s on a loaded 2-core machine
 afterAll(() => temp?.cleanup());
 
 describe('the packed meshfleet, installed with npm install -g', () => {
