@@ -91,9 +91,9 @@ function readChecks(reader: HealthReader, path: string, state: SchemaState | und
   results.push(version === latest
     ? ok('schema', `version ${version}, as this meshfleet expects`)
     : warn('schema', `version ${version}; this meshfleet uses ${latest}`, `The next \`meshfleet serve\` migrates it to ${latest} (copy ${path} first if an older meshfleet still needs it).`));
-  const wal = statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
-  results.push(wal <= WAL_WARN_BYTES
-    ? ok('wal', `${formatBytes(wal)} in ${path}-wal`)
+  const wal = statSync(`${path}-wal`, { throwIfNoEntry: false })?.size;
+  results.push(wal === undefined ? ok('wal', 'no -wal file (no connection has the database open)')
+    : wal <= WAL_WARN_BYTES ? ok('wal', `${formatBytes(wal)} in ${path}-wal`)
     : warn('wal', `${path}-wal holds ${formatBytes(wal)}: checkpoints are held back`, 'A process keeps a read open (a long `sqlite3` session, a stuck reader): close it; the next checkpoint then reuses the file.'));
   if (version >= 3) results.push(checkSupervisors(reader, now));
   return results;
