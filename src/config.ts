@@ -72,6 +72,8 @@ export interface Config {
   readonly legacyLedgerPath: string;
   /** The folders of PATH, in order, where commands such as opencode and meshfleet itself are found. */
   readonly searchPath: readonly string[];
+  /** MESHFLEET_AGENT_ID and MESHFLEET_FLEET_ID, as an agent process has them (for its git hooks). */
+  readonly agentIdentity: { agentId: string | undefined; fleetId: string | undefined };
   serve(flags: ServeFlags): ServeConfig;
   /**
    * The environment for a `meshfleet` child that must take its settings from its parent alone
@@ -107,6 +109,7 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     plainChildEnv: () => Object.fromEntries(Object.entries(given).filter(([name]) => !name.startsWith('MESHFLEET_'))),
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
     searchPath: (given.PATH ?? '').split(delimiter).filter((dir) => dir !== '').map((dir) => resolve(cwd, dir)),
+    agentIdentity: { agentId: set(given.MESHFLEET_AGENT_ID), fleetId: set(given.MESHFLEET_FLEET_ID) },
     serve: (flags) => {
       const runtime = readRuntime(flags.runtime, given.MESHFLEET_RUNTIME);
       return {

@@ -15,6 +15,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'migrate', summary: 'Import a legacy agent-mesh JSON ledger (v0, v1, v2) into the database', load: async () => (await import('./migrate.js')).migrateCommand },
   { name: 'prune', summary: 'Delete settled fleets older than a given age, with their messages and history', load: async () => (await import('./prune.js')).pruneCommand },
   { name: 'config', summary: 'Print the MCP host configuration that starts this meshfleet (opencode, claude, codex, json)', load: async () => (await import('./config.js')).configCommand },
+  { name: 'check-reservations', summary: 'Exit 1 when given (or staged) files are reserved exclusively by another agent: for a git pre-commit hook', load: async () => (await import('./check-reservations.js')).checkReservationsCommand },
   { name: 'doctor', summary: 'Check this install and a database: ok, warn or fail per line, with what to do', load: async () => (await import('./doctor.js')).doctorCommand },
 ];
 
