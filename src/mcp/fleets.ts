@@ -12,14 +12,14 @@ import { agentJson, fleetJson } from './wire.js';
 import { agentSpec, id, list, page, whole } from './schemas.js';
 
 export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
-  const { store, supervisor, caller } = deps;
+  const { store, caller } = deps;
   const agentsPage = page(MAX_FLEET_AGENTS, MAX_FLEET_AGENTS);
   /** The fleet a fleet tool reaches: any for the operator, an agent's own otherwise. */
   const fleetOf = (given: string | undefined, action: string): string => actingFleet(caller, given, action);
   /** Registers what premade agents declare, then starts their processes without waiting on any. */
   const startAgents = (agents: readonly Agent[]): void => {
     registerPremadeCapabilities(store, agents, deps.projectDir, deps.homeDir);
-    for (const agent of agents) supervisor.start(agent);
+    deps.agents.start(agents);
   };
   const fleetArg = caller.kind === 'operator' ? id('fleet_id') : id('fleet_id').optional().describe('Defaults to this agent\'s own fleet (the only one it may use)');
 
@@ -27,7 +27,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     description: `Start a fleet: one OS process per agent, each told its own id. Returns at once; poll fleet_status or collect_results. At most ${MAX_FLEET_AGENTS} agents.`,
     inputSchema: { agents: list('agents', agentSpec, MAX_FLEET_AGENTS, 1) },
   }, (input) => toolResult(() => {
-    const { fleet, agents } = createFleet(store, input.agents);
+    const { fleet, agents } = createFleet(store, input.agents, Date.now(), deps.agents.owner);
     startAgents(agents);
     return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
   }));
@@ -82,7 +82,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     description: 'Add one agent to an existing fleet and start it (a settled fleet runs again).',
     inputSchema: { fleet_id: fleetArg, ...agentSpec.shape },
   }, (input) => toolResult(() => {
-    const agent = attachAgent(store, fleetOf(input.fleet_id, 'attach agents to'), input);
+    const agent = attachAgent(store, fleetOf(input.fleet_id, 'attach agents to'), input, Date.now(), deps.agents.owner);
     startAgents([agent]);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };
   }));
