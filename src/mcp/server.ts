@@ -84,7 +84,7 @@ export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & {
   const changes = new ChangeFeed(store);
   const { agents, stopAgents } = config.hub === undefined
     ? ownSupervisor(store, config, caller)
-    : { agents: hubLauncher(config.hub), stopAgents: async () => config.hub!.stop() };
+    : { agents: hubLauncher(config.hub, caller), stopAgents: async () => config.hub!.stop() };
   // An agent's own server never takes an operator token: the agent chose its environment, and
   // with one it could open every agent's stream. Its streams open by their URL key or its own token.
   const push = new InboxPush(store, changes, caller.kind === 'operator' ? config.push : { ...config.push, token: undefined });
@@ -114,7 +114,8 @@ function ownSupervisor(store: Store, config: ServerConfig, caller: Caller): { ag
 }
 
 /** Agents left to the database's hub: recorded pending, and a hub started when none lives. */
-function hubLauncher(hub: HubLink): AgentLauncher {
-  hub.ensureIfNeeded();
+function hubLauncher(hub: HubLink, caller: Caller): AgentLauncher {
+  // Recovering what dead servers left is the operator's server's duty, as reclaiming was before hubs.
+  if (caller.kind === 'operator') hub.ensureIfNeeded();
   return { owner: null, start: () => hub.ensure(), runningHere: 0 };
 }
