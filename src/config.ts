@@ -80,13 +80,16 @@ export interface ServeConfig {
    * (--no-hub, or MESHFLEET_NO_HUB=1).
    */
   useHub: boolean;
+  /**
+   * MESHFLEET_HUB_IDLE_MS, checked by serve too when it uses a hub: a hub it starts detached would
+   * otherwise fail where nobody sees it, and the agents would never start.
+   */
+  hubIdleMs: number;
 }
 
 export interface HubConfig extends ServeConfig {
   /** --listen host:port; 127.0.0.1 and a free port by default. */
   listen: ListenAddress;
-  /** MESHFLEET_HUB_IDLE_MS: the hub exits after this long with no agents to run and no connections. */
-  idleMs: number;
 }
 
 /** How long a hub waits, idle, before it exits: long enough to outlive a pause between two fleets. */
@@ -123,6 +126,7 @@ export function readConfig({ env, cwd }: Surroundings): Config {
   };
   const serve = (flags: ServeFlags): ServeConfig => {
     const runtime = readRuntime(flags.runtime, given.MESHFLEET_RUNTIME);
+    const useHub = !(flags['no-hub'] === true || readSwitch('MESHFLEET_NO_HUB', given.MESHFLEET_NO_HUB));
     return {
       durability: readDurability(flags.durability),
       runtime: runtime.name,
@@ -138,7 +142,9 @@ export function readConfig({ env, cwd }: Surroundings): Config {
       projectDir: cwd,
       homeDir,
       inheritedEnv: Object.freeze({ ...given }),
-      useHub: !(flags['no-hub'] === true || readSwitch('MESHFLEET_NO_HUB', given.MESHFLEET_NO_HUB)),
+      useHub,
+      // The hub exits after this long with no agents to run and no connections.
+      hubIdleMs: (useHub ? readMs('MESHFLEET_HUB_IDLE_MS', given.MESHFLEET_HUB_IDLE_MS, 0, MAX_TIMER_MS) : undefined) ?? DEFAULT_HUB_IDLE_MS,
     };
   };
   return {
@@ -148,9 +154,10 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
     serve,
     hub: (flags) => ({
+      // A hub is the hub: MESHFLEET_NO_HUB, meant for servers, does not stop it.
       ...serve({ db: flags.db, runtime: flags.runtime, durability: flags.durability }),
       listen: readListen(flags.listen),
-      idleMs: readMs('MESHFLEET_HUB_IDLE_MS', given.MESHFLEET_HUB_IDLE_MS, 0, MAX_TIMER_MS) ?? DEFAULT_HUB_IDLE_MS,
+      hubIdleMs: readMs('MESHFLEET_HUB_IDLE_MS', given.MESHFLEET_HUB_IDLE_MS, 0, MAX_TIMER_MS) ?? DEFAULT_HUB_IDLE_MS,
     }),
   };
 }

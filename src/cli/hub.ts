@@ -38,7 +38,7 @@ async function runHub(args: string[], ctx: Context): Promise<number> {
     runtime: { runtime: config.runtime, agentCommand: config.agentCommand, dbPath: config.db.path },
     env: config.inheritedEnv,
     supervision: { retryBaseMs: config.retryBaseMs, agentTimeoutMs: config.agentTimeoutMs },
-    idleMs: config.idleMs,
+    idleMs: config.hubIdleMs,
     // Set by the server that started this hub, whose output it is; a hub in a terminal has none.
     logPath: values.log ?? null,
     // The seam for the HTTP endpoint (MCP Streamable HTTP at /mcp): this build has none yet.
