@@ -13,7 +13,7 @@ import { Supervisor, type SupervisorOptions } from '../runtime/supervisor.js';
 import type { Store } from '../store/open.js';
 import type { HubEndpoint, StartEndpoint } from './endpoint.js';
 import {
-  acquireHubLease, beatHubLease, claimPendingAgents, countUnclaimedAgents, readHubLease, releaseHubLease, setHubListen, type HubLease,
+  acquireHubLease, beatHubLease, claimPendingAgents, countUnclaimedAgents, readHubLease, releaseHubLease, releaseIdleHubLease, setHubListen, type HubLease,
 } from './lease.js';
 
 /** Why a hub ends, and whether the lease is still its own to give back. */
@@ -174,8 +174,11 @@ export class Hub {
       return;
     }
     this.idleSince ??= now;
-    if (now - this.idleSince >= this.options.idleMs) {
-      this.finish({ why: `idle for ${this.options.idleMs} ms (no agents, no connections)`, release: true });
+    if (now - this.idleSince < this.options.idleMs) return;
+    if (releaseIdleHubLease(this.store, this.id, now)) {
+      this.finish({ why: `idle for ${this.options.idleMs} ms (no agents, no connections)`, release: false });
+    } else {
+      this.idleSince = null; // agents arrived a moment ago: the next claim takes them
     }
   }
 

@@ -88,6 +88,21 @@ export function releaseHubLease(store: Store, hubId: string, now: number = Date.
 }
 
 /**
+ * An idle hub gives the lease back, unless agents were recorded since it last looked: checked
+ * and deleted in one transaction, so a server that records agents either sees the lease gone
+ * (and starts a new hub) or is seen here (and this hub stays). True when released.
+ */
+export function releaseIdleHubLease(store: Store, hubId: string, now: number = Date.now()): boolean {
+  return store.write(() => {
+    if (countUnclaimedAgents(store) > 0) return false;
+    if (store.run(store.sql.deleteFrom('hub_lease').where('hub_id', '=', hubId)) > 0) {
+      recordEvent(store, { kind: 'hub_stopped', data: { hub: hubId, reason: 'idle' } }, now);
+    }
+    return true;
+  });
+}
+
+/**
  * Asks the hub to stop; it reads the request on its next tick. A drain is never turned into a
  * stop behind the user's back, nor a stop into a drain: the last request wins. Returns the
  * lease asked, or undefined when there is none.

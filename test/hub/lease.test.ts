@@ -2,7 +2,7 @@
 // connections (as several processes have), and several `meshfleet hub` processes at once.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Hub } from '../../src/hub/hub.js';
-import { acquireHubLease, claimPendingAgents, readHubLease, requestHubStop, type HubLease } from '../../src/hub/lease.js';
+import { acquireHubLease, claimPendingAgents, readHubLease, releaseIdleHubLease, requestHubStop, type HubLease } from '../../src/hub/lease.js';
 import { createFleet } from '../../src/mesh/fleets.js';
 import { openStore, type Store } from '../../src/store/open.js';
 import { startNode } from '../helpers/children.js';
@@ -61,6 +61,18 @@ describe('the hub lease', () => {
       expect(loser.stderr()).toContain(`A hub already runs for ${dbPath}: pid ${holder.pid}`);
     }
     expect(isRunning(holder.pid)).toBe(true);
+  });
+});
+
+describe('an idle hub giving the lease back', () => {
+  it('keeps it when a server recorded agents since the hub last looked, so they are never left without a hub', () => {
+    acquireHubLease(store, lease('hub-a', 11), alive);
+    createFleet(other, [{ role: 'late', prompt: 'p' }]);
+    expect(releaseIdleHubLease(store, 'hub-a')).toBe(false);
+    expect(readHubLease(other)?.hubId).toBe('hub-a');
+    claimPendingAgents(store, 'hub-a', 10);
+    expect(releaseIdleHubLease(store, 'hub-a')).toBe(true);
+    expect(readHubLease(other)).toBeUndefined();
   });
 });
 
