@@ -25,8 +25,8 @@ export interface Host {
 }
 
 /** A host session: the SDK's client over stdio to a `meshfleet serve` it launches. */
-export async function connectHost(dbPath: string, env: Record<string, string>): Promise<Host> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', dbPath], env, stderr: 'pipe' });
+export async function connectHost(dbPath: string, env: Record<string, string>, flags: string[] = []): Promise<Host> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', dbPath, ...flags], env, stderr: 'pipe' });
   transport.stderr?.on('data', () => undefined); // read, so a chatty server never blocks on a full pipe
   const client = new Client({ name: 'hub-test-host', version: '0' });
   await client.connect(transport);

@@ -59,6 +59,17 @@ describe('fleets outlive the host session', () => {
     expect(results.results.map((r: { status: string }) => r.status)).toEqual(['complete', 'complete']);
   });
 
+  it('with --no-hub, agents stay the server\'s own: no hub starts, and they end with the server', async () => {
+    const h = await connectHost(dbPath, hostEnv(dir), ['--no-hub']);
+    const file = gate('never');
+    const { fleet_id } = await h.call('spawn_fleet', { agents: [{ role: 'worker', prompt: `after:${file} ok` }] });
+    await isWaitingAt(file);
+    await h.close();
+    await eventually(() => expect(agentsOf(dbPath, fleet_id)[0]).toMatchObject({ status: 'interrupted', error: 'the meshfleet server that started this agent stopped' }));
+    expect(leaseOf(dbPath)).toBeUndefined();
+    expect(existsSync(`${dbPath}.hub.log`)).toBe(false);
+  });
+
   it('two servers on one database share one hub, which runs both fleets', async () => {
     const [a, b] = [await host(), await host()];
     const [fa, fb] = await Promise.all([
@@ -100,6 +111,9 @@ describe('one hub per database', () => {
     process.kill(dead.pid, 'SIGKILL');
     await eventually(() => expect(isRunning(dead.pid)).toBe(false));
     expect(isRunning(orphanPid)).toBe(true); // in its own process group, the agent outlived its hub
+    const status = await runCliAsync(['hub', 'status', '--db', dbPath]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`No live hub for ${dbPath}: the last one (pid ${dead.pid}) is dead (its process is gone).`);
 
     // The next session's server finds the dead hub's lease and starts another.
     await host();
@@ -138,7 +152,15 @@ describe('stopping the hub', () => {
     const { fleet_id } = await h.call('spawn_fleet', { agents: [{ role: 'worker', prompt: `after:${file} ok` }] });
     await isWaitingAt(file);
     const lease = await liveHub(dbPath);
-    const agentPid = agentsOf(dbPath, fleet_id)[0]!.pid!;
+    const { id: agentId, pid: agentPid } = agentsOf(dbPath, fleet_id)[0]!;
+    const status = await runCliAsync(['hub', 'status', '--db', dbPath]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`Hub for ${dbPath}\n  pid      ${lease.pid}, since ${new Date(lease.started_at).toISOString()}`);
+    expect(status.stdout).toContain(`  log      ${dbPath}.hub.log`);
+    expect(status.stdout).toContain(`    ${agentId}  fleet ${fleet_id}  running  pid ${agentPid}  attempt 1`);
+    const json = JSON.parse((await runCliAsync(['hub', 'status', '--db', dbPath, '--json'])).stdout);
+    expect(json).toMatchObject({ running: true, hub: { pid: lease.pid, log_path: `${dbPath}.hub.log`, listen: null }, agents_owned: 1, agents_waiting: 0 });
+    expect(json.agents).toEqual([{ agent_id: agentId, fleet_id, status: 'running', pid: agentPid, attempts: 1 }]);
 
     const stopped = await runCliAsync(['hub', 'stop', '--db', dbPath]);
     expect(stopped.stderr).toBe('');
