@@ -152,7 +152,8 @@ describe('stopping the hub', () => {
     const { fleet_id } = await h.call('spawn_fleet', { agents: [{ role: 'worker', prompt: `after:${file} ok` }] });
     await isWaitingAt(file);
     const lease = await liveHub(dbPath);
-    const { id: agentId, pid: agentPid } = agentsOf(dbPath, fleet_id)[0]!;
+    const { id: agentId, pid } = agentsOf(dbPath, fleet_id)[0]!;
+    const agentPid = pid!;
     const status = await runCliAsync(['hub', 'status', '--db', dbPath]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`Hub for ${dbPath}\n  pid      ${lease.pid}, since ${new Date(lease.started_at).toISOString()}`);
