@@ -3,6 +3,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createFleet } from '../../src/mesh/fleets.js';
+import { openStore } from '../../src/store/open.js';
 import { startNode } from '../helpers/children.js';
 import { databasePerTest, rawDatabase } from '../helpers/database.js';
 import { CLI, runCliAsync } from '../helpers/files.js';
@@ -82,6 +84,17 @@ describe('fleets outlive the host session', () => {
     expect(eventCount(dbPath, 'hub_started')).toBe(1);
     const lease = await liveHub(dbPath);
     expect([a.pid, b.pid]).not.toContain(lease.pid);
+  });
+});
+
+describe('the database is the queue', () => {
+  it('agents a server recorded but never handed to a hub (it was killed in between) are run once the next session starts', async () => {
+    const store = openStore(dbPath);
+    const { fleet } = createFleet(store, [{ role: 'stranded', prompt: 'ok' }]);
+    store.close();
+    expect(leaseOf(dbPath)).toBeUndefined();
+    await host(); // starts, sees an agent waiting and no hub, and starts one
+    expect(await fleetSettles(dbPath, fleet.id)).toBe('complete');
   });
 });
 
