@@ -1,4 +1,4 @@
--- 0006: one hub per database.
+-- 0007: one hub per database.
 --
 -- The hub is the long-lived process that starts and watches agents for every server on the
 -- database (`meshfleet hub`). hub_lease holds at most one row: the hub that owns the database
