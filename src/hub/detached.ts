@@ -1,13 +1,14 @@
 // How a server makes sure its database has a hub: start one, detached, when none lives.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { log } from '../log.js';
 import { otherSupervisors } from '../mesh/supervision.js';
 import { whySupervisorIsDead } from '../runtime/policy.js';
 import { isAlive } from '../runtime/processes.js';
 import { guarded } from '../runtime/scheduler.js';
 import type { Store } from '../store/open.js';
+import { packageRoot } from '../store/package-root.js';
 import { countUnclaimedAgents, readHubLease } from './lease.js';
 
 /** A hub's log past this size is moved to `<log>.1` (replacing the one before) when the next hub starts. */
@@ -17,7 +18,8 @@ const HUB_START_GRACE_MS = 15_000;
 /** How often a server checks whether a draining hub has gone, so that agents spawned meanwhile get a new one. */
 const DRAIN_RECHECK_MS = 1_000;
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+// By the package's folder, not this module's: the installed CLI is a bundle in dist/bin/.
+const CLI = join(packageRoot, 'dist', 'bin', 'main.js');
 
 /** The hub's log: next to the database, so `meshfleet hub status` and a person find it. */
 export const hubLogPath = (dbPath: string): string => `${dbPath}.hub.log`;
