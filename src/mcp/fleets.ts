@@ -16,14 +16,14 @@ import { agentSpec, id, list, page, whole } from './schemas.js';
 /** Registers what premade agents declare, then starts their processes without waiting on any. */
 function startAgentProcesses(deps: ToolDeps, agents: readonly Agent[]): void {
   registerPremadeCapabilities(deps.store, agents, deps.projectDir, deps.homeDir);
-  for (const agent of agents) deps.supervisor.start(agent);
+  deps.agents.start(agents);
 }
 
 /** Creates a fleet and starts its agents; what spawn_fleet (and spawn_from_template with spawn: true) answers. */
 export function spawnFleet(deps: ToolDeps, specs: (AgentSpec & WorkspaceRequest)[]): { fleet_id: string; agent_ids: string[] } {
   const fleetId = newId('fleet');
   const prepared = prepareWorkspaces(specs, fleetId, { projectDir: deps.projectDir, dbPath: deps.store.path });
-  const { fleet, agents } = withWorkspaces(prepared, () => createFleet(deps.store, prepared, Date.now(), fleetId));
+  const { fleet, agents } = withWorkspaces(prepared, () => createFleet(deps.store, prepared, Date.now(), deps.agents.owner, fleetId));
   startAgentProcesses(deps, agents);
   return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
 }
@@ -106,7 +106,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
   }, (input) => toolResult(() => {
     const fleetId = fleetOf(input.fleet_id, 'attach agents to');
     const [spec] = prepareWorkspaces([input], fleetId, { projectDir: deps.projectDir, dbPath: store.path }, () => '');
-    const agent = withWorkspaces([spec!], () => attachAgent(store, fleetId, spec!));
+    const agent = withWorkspaces([spec!], () => attachAgent(store, fleetId, spec!, Date.now(), deps.agents.owner));
     startAgents([agent]);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };
   }));

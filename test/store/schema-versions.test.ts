@@ -4,6 +4,7 @@ import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { claimPendingAgents, countUnclaimedAgents, readHubLease } from '../../src/hub/lease.js';
 import { getInbox } from '../../src/mesh/messages.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
@@ -120,5 +121,23 @@ describe('schema 5 → 6', () => {
     rawDatabase(dbPath).run(`INSERT INTO file_reservations (fleet_id, agent_id, pattern, exclusive, created_at, expires_at) VALUES
       ('f', 'a1', 'src/**', 1, ${now}, ${now + 3_600_000}), ('f', 'a1', 'old/**', 1, ${now - 10}, ${now - 5})`);
     expect(queryDb(dbPath, 'SELECT pattern FROM live_reservations')).toEqual([{ pattern: 'src/**' }]);
+  });
+});
+
+describe('schema 6 → 7', () => {
+  it('starts with no hub, and agents left pending and unstarted before the upgrade wait in the hub\'s queue; legacy rows do not', () => {
+    upgradeFrom(6, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at) VALUES ('waiting', 'f', 'r', 'p', 'pending', 5);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('legacy', 'f', 'r', 'p', 'pending');`);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM hub_lease')).toEqual([{ n: 0 }]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(readHubLease(upgraded)).toBeUndefined();
+      expect(countUnclaimedAgents(upgraded)).toBe(1);
+      expect(claimPendingAgents(upgraded, 'hub-1', 10).map((a) => a.id)).toEqual(['waiting']);
+    } finally {
+      upgraded.close();
+    }
   });
 });

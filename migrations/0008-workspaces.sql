@@ -1,4 +1,4 @@
--- 0006: an agent may work in a git worktree of its own, on a branch of its own, created from the
+-- 0008: an agent may work in a git worktree of its own, on a branch of its own, created from the
 -- repository's HEAD when the agent is spawned. The agent row says where; `workspace_state` is
 -- 'active' until its fleet settles, then 'removed' (the worktree had no uncommitted changes; the
 -- branch stays) or 'kept' (it had some, and is left for a person). NULL: no workspace of its own.
