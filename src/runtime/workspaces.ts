@@ -23,7 +23,7 @@ export interface WorkspaceRequest {
 const GIT_TIMEOUT_MS = 30_000;
 
 function git(cwd: string, args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: GIT_TIMEOUT_MS }).trim();
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: GIT_TIMEOUT_MS }).trimEnd();
 }
 
 function gitSaid(err: unknown): string {
@@ -128,7 +128,7 @@ export function reportWorkspace(workspace: Workspace): WorkspaceReport {
   try {
     const log = git(workspace.repo, ['log', '--format=%h %s', '--max-count=100', `${workspace.base}..${workspace.branch}`]);
     report.commits = log === '' ? [] : log.split('\n');
-    report.diffstat = git(workspace.repo, ['diff', '--shortstat', workspace.base, workspace.branch]);
+    report.diffstat = git(workspace.repo, ['diff', '--shortstat', workspace.base, workspace.branch]).trim();
     if (existsSync(workspace.path)) report.uncommitted = uncommitted(workspace.path);
   } catch (err) {
     report.error = `git could not read the branch: ${gitSaid(err)}`;
