@@ -4,9 +4,9 @@ import { MeshError } from '../mesh/errors.js';
 import { recordEvent } from '../mesh/events.js';
 import { requireAgent } from '../mesh/messages.js';
 import type { Store } from '../store/open.js';
-import type { RouteHitRow } from '../store/route-query.js';
+import type { Relation, RouteHitRow, RouteKeyword } from '../store/route-query.js';
 import type { AgentStatus } from '../store/schema.js';
-import { keywords, normalizeTerm } from '../store/terms.js';
+import { normalizeTerm, tokens } from '../store/terms.js';
 import { outcomeFactor, roundScore, type OutcomeFactor } from './outcomes.js';
 
 /** Points for a keyword met by an agent's role or skill, before synonym and distance discounts. */
@@ -15,6 +15,13 @@ export const FIELD_POINTS = { role: 3, skill: 2 } as const;
 export const SYNONYM_DISCOUNT = 0.8;
 /** Each step of taxonomy distance keeps this share: nextjs for react work counts half of react. */
 export const TAXONOMY_DECAY = 0.5;
+/**
+ * A skill sharing the keyword's parent (fastify for express work, both under node) counts this
+ * share: below a parent or child (0.5) and a grandparent or grandchild (0.25).
+ */
+export const SIBLING_SHARE = 0.2;
+/** Each side that matched only through a part of a word ("node" of "node.js") keeps this share. */
+export const PART_DISCOUNT = 0.6;
 
 export type MatchVia = 'exact' | 'synonym' | 'taxonomy' | 'synonym+taxonomy';
 
@@ -27,6 +34,10 @@ export interface MatchReason {
   /** The term that linked them: the keyword itself, its synonym, or a taxonomy relative. */
   through: string;
   distance: number;
+  /** Where `through` sits from the keyword in the taxonomy: same, ancestor, descendant or sibling. */
+  relation: Relation;
+  /** Which side met only through a part of a word ("node" of "node.js"): keyword, agent, both; null for whole words. */
+  part: 'keyword' | 'agent' | 'both' | null;
   points: number;
 }
 
@@ -53,7 +64,10 @@ export function routeWork(store: Store, description: string, options: { topN?: n
   if (!Number.isInteger(topN) || topN < 1) {
     throw new MeshError('invalid', `top_n must be a whole number of at least 1; got ${topN}.`, 'Pass top_n: 1 for the best agent, or more for a ranked list.');
   }
-  const words = keywords(description);
+  const words: RouteKeyword[] = tokens(description).flatMap((t) => [
+    { keyword: t.whole, term: t.whole, part: false },
+    ...t.parts.map((p) => ({ keyword: t.whole, term: p, part: true })),
+  ]);
   if (words.length === 0) {
     throw new MeshError('invalid', 'The description has no keywords to route on.', 'Describe the work, e.g. "fix the react login form".');
   }
@@ -89,8 +103,13 @@ function scoreAgent(rows: RouteHitRow[]): RouteMatch {
 function toReason(row: RouteHitRow): MatchReason {
   const synonym = row.dsyn === 1 || row.asyn === 1;
   const via: MatchVia = row.depth > 0 ? (synonym ? 'synonym+taxonomy' : 'taxonomy') : synonym ? 'synonym' : 'exact';
-  const points = FIELD_POINTS[row.field] * (synonym ? SYNONYM_DISCOUNT : 1) * TAXONOMY_DECAY ** row.depth;
-  return { keyword: row.keyword, field: row.field, matched: row.source, via, through: row.term, distance: row.depth, points: roundScore(points) };
+  const part = row.kpart === 1 ? (row.apart === 1 ? 'both' : 'keyword') : row.apart === 1 ? 'agent' : null;
+  const distanceShare = row.relation === 'sibling' ? SIBLING_SHARE : TAXONOMY_DECAY ** row.depth;
+  const points = FIELD_POINTS[row.field] * (synonym ? SYNONYM_DISCOUNT : 1) * distanceShare * PART_DISCOUNT ** (row.kpart + row.apart);
+  return {
+    keyword: row.keyword, field: row.field, matched: row.source, via, through: row.term, distance: row.depth, relation: row.relation, part,
+    points: roundScore(points),
+  };
 }
 
 export function recordRoutingOutcome(store: Store, input: { agentId: string; capabilityKey: string; success: boolean }, now: number = Date.now()): { successes: number; failures: number } {

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { prepareInboxQuery, type InboxRow } from './inbox-query.js';
-import { prepareRouteQuery, type RouteHitRow } from './route-query.js';
+import { prepareRouteQuery, type RouteHitRow, type RouteKeyword } from './route-query.js';
 import type { AgentStatus, FleetStatus } from './schema.js';
 
 export type { InboxRow };
@@ -65,7 +65,7 @@ export interface HotStatements {
   /** Changes whenever another connection commits (PRAGMA data_version): cheap, no disk read. */
   dataVersion(): number;
   /** route_work's query: every way a capability meets the keywords (route-query.ts). */
-  routeHits(keywords: readonly string[], fleetId: string | null): RouteHitRow[];
+  routeHits(keywords: readonly RouteKeyword[], fleetId: string | null): RouteHitRow[];
 }
 
 export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements {
