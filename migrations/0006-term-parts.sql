@@ -12,7 +12,8 @@ CREATE TABLE capability_terms (
   field    TEXT    NOT NULL CHECK (field IN ('role', 'skill')),
   source   TEXT    NOT NULL,  -- the role or skill as registered
   part     INTEGER NOT NULL DEFAULT 0 CHECK (part IN (0, 1)),  -- 1: only a part of one of its words
-  PRIMARY KEY (term, agent_id, field, source)
+  -- part second: route_work reads a term's whole-word rows alone when it comes through the taxonomy.
+  PRIMARY KEY (term, part, agent_id, field, source)
 ) STRICT, WITHOUT ROWID;
 -- Cascade from capabilities, and "terms of one agent".
 CREATE INDEX capability_terms_by_agent ON capability_terms (agent_id);

@@ -4,10 +4,10 @@ import { MeshError } from '../mesh/errors.js';
 import { recordEvent } from '../mesh/events.js';
 import { requireAgent } from '../mesh/messages.js';
 import type { Store } from '../store/open.js';
-import type { Relation, RouteHitRow, RouteKeyword } from '../store/route-query.js';
+import type { Relation, RouteHitRow, RouteKeyword, RouteWeights } from '../store/route-query.js';
 import type { AgentStatus } from '../store/schema.js';
 import { normalizeTerm, tokens } from '../store/terms.js';
-import { outcomeFactor, roundScore, type OutcomeFactor } from './outcomes.js';
+import { OUTCOME_Z, outcomeFactor, roundScore, type OutcomeFactor } from './outcomes.js';
 
 /** Points for a keyword met by an agent's role or skill, before synonym and distance discounts. */
 export const FIELD_POINTS = { role: 3, skill: 2 } as const;
@@ -72,24 +72,22 @@ export function routeWork(store: Store, description: string, options: { topN?: n
     throw new MeshError('invalid', 'The description has no keywords to route on.', 'Describe the work, e.g. "fix the react login form".');
   }
   const byAgent = new Map<string, RouteHitRow[]>();
-  for (const row of store.hot.routeHits(words, options.fleetId ?? null)) {
+  // Rows come agent by agent, best agent first: the order the query ranked them in.
+  for (const row of store.hot.routeHits(words, options.fleetId ?? null, topN, WEIGHTS)) {
     const rows = byAgent.get(row.agent_id);
     if (rows === undefined) byAgent.set(row.agent_id, [row]);
     else rows.push(row);
   }
-  const matches = [...byAgent.values()].map(scoreAgent);
-  matches.sort((a, b) => Number(b.live) - Number(a.live) || b.score - a.score || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
-  return matches.slice(0, topN);
+  return [...byAgent.values()].map(scoreAgent);
 }
 
+const WEIGHTS: RouteWeights = {
+  rolePoints: FIELD_POINTS.role, skillPoints: FIELD_POINTS.skill, synonym: SYNONYM_DISCOUNT, decay: TAXONOMY_DECAY, sibling: SIBLING_SHARE,
+  part: PART_DISCOUNT, z: OUTCOME_Z,
+};
+
 function scoreAgent(rows: RouteHitRow[]): RouteMatch {
-  const best = new Map<string, MatchReason>();
-  for (const row of rows) {
-    const reason = toReason(row);
-    const held = best.get(row.keyword);
-    if (held === undefined || reason.points > held.points) best.set(row.keyword, reason);
-  }
-  const reasons = [...best.values()];
+  const reasons = rows.map(toReason);
   const keywordScore = roundScore(reasons.reduce((sum, r) => sum + r.points, 0));
   const first = rows[0]!;
   const outcome = outcomeFactor(first.wins ?? 0, first.total ?? 0);
@@ -104,11 +102,9 @@ function toReason(row: RouteHitRow): MatchReason {
   const synonym = row.dsyn === 1 || row.asyn === 1;
   const via: MatchVia = row.depth > 0 ? (synonym ? 'synonym+taxonomy' : 'taxonomy') : synonym ? 'synonym' : 'exact';
   const part = row.kpart === 1 ? (row.apart === 1 ? 'both' : 'keyword') : row.apart === 1 ? 'agent' : null;
-  const distanceShare = row.relation === 'sibling' ? SIBLING_SHARE : TAXONOMY_DECAY ** row.depth;
-  const points = FIELD_POINTS[row.field] * (synonym ? SYNONYM_DISCOUNT : 1) * distanceShare * PART_DISCOUNT ** (row.kpart + row.apart);
   return {
     keyword: row.keyword, field: row.field, matched: row.source, via, through: row.term, distance: row.depth, relation: row.relation, part,
-    points: roundScore(points),
+    points: roundScore(row.points),
   };
 }
 

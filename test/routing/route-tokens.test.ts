@@ -29,15 +29,15 @@ describe('route_work on real skill names', () => {
     expect(reasons(matches[2])[0]).toMatchObject({ keyword: 'ci/cd', matched: 'github-actions', relation: 'descendant', part: 'keyword' });
   });
 
-  it('fw3_3_1 work goes to the agent that knows fw3_3_1; fw3_5_1 work reaches it only through the shared fw3 part, far below an exact hit', async () => {
-    const [fw331, fw351] = await agents({ role: 'firmware', skills: ['fw3_3_1'] }, { role: 'firmware', skills: ['fw3_5_1'] }, { role: 'other', skills: ['fw1'] });
+  it('fw3_3_1 work goes to the agent that knows fw3_3_1, not to one that knows fw3_5_1: a part never meets a part, a number never counts', async () => {
+    const [fw331] = await agents({ role: 'firmware', skills: ['fw3_3_1'] }, { role: 'firmware', skills: ['fw3_5_1'] }, { role: 'other', skills: ['fw1'] });
     const exact = await route('flash fw3_3_1 onto the rig');
-    expect(ids(exact)).toEqual([fw331, fw351]);
+    expect(ids(exact)).toEqual([fw331]);
     expect(reasons(exact[0])).toMatchObject([{ keyword: 'fw3_3_1', matched: 'fw3_3_1', part: null, points: 2 }]);
-    // One part-to-part hit, not two "exact" ones through "fw3" and "1".
-    expect(reasons(exact[1])).toEqual([expect.objectContaining({ keyword: 'fw3_3_1', matched: 'fw3_5_1', through: 'fw3', part: 'both', points: 0.72 })]);
     // A bare number names nobody.
     expect(await route('bug 1 in rig 3')).toEqual([]);
+    // A whole word meets the part of a name: fw3 work reaches both.
+    expect(ids(await route('fw3 boards'))).toHaveLength(2);
   });
 
   it('a taxonomy node is matched whole first: fw3_5_1 in the tree reaches fw3_3_1 as a sibling, not through its fragments', async () => {
@@ -67,7 +67,9 @@ describe('route_work on real skill names', () => {
     expect(ids(await route('vue3 widgets'))).toEqual([vue3, vue]);
     expect(ids(await route('vue widgets'))).toEqual([vue, vue3]);
     expect(ids(await route('a python script'))).toEqual([py312]);
-    expect(ids(await route('switch to gpt-4o'))).toEqual([gpt4]);
+    expect(ids(await route('gpt work'))).toEqual([gpt4]);
+    // gpt-4o and gpt-4 share only a part: different names.
+    expect(await route('switch to gpt-4o')).toEqual([]);
   });
 });
 
