@@ -9,8 +9,12 @@ import type { AgentStatus } from '../store/schema.js';
 import { normalizeTerm, tokens } from '../store/terms.js';
 import { OUTCOME_Z, outcomeFactor, roundScore, type OutcomeFactor } from './outcomes.js';
 
-/** Points for a keyword met by an agent's role or skill, before synonym and distance discounts. */
-export const FIELD_POINTS = { role: 3, skill: 2 } as const;
+/**
+ * Points for a keyword met by an agent's role or skill, before synonym and distance discounts.
+ * roleWord: one word of a role of several words ("site" of "site reliability engineer"): roles
+ * are phrases of generic words, so one of them says less than the role or a named skill.
+ */
+export const FIELD_POINTS = { role: 3, roleWord: 1.5, skill: 2 } as const;
 /** A match found through a synonym counts this much of an exact one. */
 export const SYNONYM_DISCOUNT = 0.8;
 /** Each step of taxonomy distance keeps this share: nextjs for react work counts half of react. */
@@ -82,7 +86,7 @@ export function routeWork(store: Store, description: string, options: { topN?: n
 }
 
 const WEIGHTS: RouteWeights = {
-  rolePoints: FIELD_POINTS.role, skillPoints: FIELD_POINTS.skill, synonym: SYNONYM_DISCOUNT, decay: TAXONOMY_DECAY, sibling: SIBLING_SHARE,
+  rolePoints: FIELD_POINTS.role, roleWordPoints: FIELD_POINTS.roleWord, skillPoints: FIELD_POINTS.skill, synonym: SYNONYM_DISCOUNT, decay: TAXONOMY_DECAY, sibling: SIBLING_SHARE,
   part: PART_DISCOUNT, z: OUTCOME_Z,
 };
 

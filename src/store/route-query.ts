@@ -16,6 +16,8 @@ export interface RouteKeyword {
 /** The weights of a match (route-work.ts holds the values and says what each means). */
 export interface RouteWeights {
   rolePoints: number;
+  /** For one word of a role of several words ("site" of "site reliability engineer"). */
+  roleWordPoints: number;
   skillPoints: number;
   synonym: number;
   decay: number;
@@ -111,7 +113,7 @@ WITH
   ),
   hits AS MATERIALIZED (
     SELECT ct.agent_id, ct.field, ct.source, a.keyword, a.term, a.depth, a.relation, a.dsyn, a.asyn, a.kpart, ct.part AS apart,
-           (CASE ct.field WHEN 'role' THEN @rolePoints ELSE @skillPoints END)
+           (CASE WHEN ct.field = 'skill' THEN @skillPoints WHEN ct.term = lower(trim(ct.source)) THEN @rolePoints ELSE @roleWordPoints END)
            * (CASE WHEN a.dsyn = 1 OR a.asyn = 1 THEN @synonym ELSE 1 END)
            * (CASE a.relation WHEN 'sibling' THEN @sibling ELSE pow(@decay, a.depth) END)
            * pow(@part, a.kpart + ct.part) AS points

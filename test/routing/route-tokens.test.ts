@@ -83,3 +83,14 @@ describe('siblings through the closure table', () => {
     expect(reasons(matches[1])).toMatchObject([{ keyword: 'express', matched: 'fastify', through: 'fastify', relation: 'sibling', points: 0.4 }]);
   });
 });
+
+describe('roles are phrases', () => {
+  it('one word of a role of several words counts less than a named skill; the whole role counts most', async () => {
+    const [sre, web, siteOps] = await agents(
+      { role: 'site reliability engineer', skills: ['grafana'] }, { role: 'web developer', skills: ['site'] }, { role: 'site', skills: [] });
+    const matches = await route('marketing site is down');
+    expect(ids(matches)).toEqual([siteOps, web, sre]);
+    expect(matches.map((m: { score: number }) => m.score)).toEqual([3, 2, 1.5]);
+    expect(reasons(matches[2])).toMatchObject([{ keyword: 'site', matched: 'site reliability engineer', points: 1.5 }]);
+  });
+});
