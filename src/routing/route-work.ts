@@ -1,6 +1,7 @@
 // route_work: one query for every way each agent meets the task (route-query.ts), then the
 // arithmetic below. Every number in a score can be explained from the match list.
 import { MeshError } from '../mesh/errors.js';
+import { MAX_ROUTE_WORDS } from '../mesh/limits.js';
 import { recordEvent } from '../mesh/events.js';
 import { requireAgent } from '../mesh/messages.js';
 import type { Store } from '../store/open.js';
@@ -68,7 +69,7 @@ export function routeWork(store: Store, description: string, options: { topN?: n
   if (!Number.isInteger(topN) || topN < 1) {
     throw new MeshError('invalid', `top_n must be a whole number of at least 1; got ${topN}.`, 'Pass top_n: 1 for the best agent, or more for a ranked list.');
   }
-  const words: RouteKeyword[] = tokens(description).flatMap((t) => [
+  const words: RouteKeyword[] = tokens(description).slice(0, MAX_ROUTE_WORDS).flatMap((t) => [
     { keyword: t.whole, term: t.whole, part: false },
     ...t.parts.map((p) => ({ keyword: t.whole, term: p, part: true })),
   ]);

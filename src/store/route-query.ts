@@ -129,7 +129,7 @@ WITH
     SELECT agent_id, keyword, max(points) AS points, field, source, term, depth, relation, dsyn, asyn, kpart, apart
       FROM hits GROUP BY agent_id, keyword
   ),
-  agent_score AS (
+  agent_score AS MATERIALIZED (
     SELECT agent_id, round(sum(round(points, 3)), 3) AS keyword_score FROM best GROUP BY agent_id
   ),
   outcomes AS (
