@@ -94,3 +94,14 @@ describe('roles are phrases', () => {
     expect(reasons(matches[2])).toMatchObject([{ keyword: 'site', matched: 'site reliability engineer', points: 1.5 }]);
   });
 });
+
+describe('a bounded description', () => {
+  it('routes on the first 64 distinct words: a long description costs no more than that', async () => {
+    const [reactDev] = await agents({ role: 'dev', skills: ['react'] });
+    const filler = Array.from({ length: 64 }, (_, i) => `word${i}x`).join(' ');
+    expect(ids(await route(`react ${filler}`))).toEqual([reactDev]);
+    expect(await route(`${filler} react`)).toEqual([]);
+    // Repeats, stop words and bare numbers are not among the 64.
+    expect(ids(await route(`${'the 42 word0x '.repeat(200)} react`))).toEqual([reactDev]);
+  });
+});
