@@ -147,20 +147,22 @@ WITH
       FROM (SELECT agent_id, wins, total, 1.0 * wins / total AS p, @z * @z AS z2 FROM outcomes)
   ),
   top AS MATERIALIZED (
-    SELECT s.agent_id, c.role, c.fleet_id, ag.status, w.wins, w.total
+    SELECT s.agent_id, c.role, c.fleet_id, ag.status, w.wins, w.total,
+           row_number() OVER (ORDER BY coalesce(ag.status IN ('pending', 'running'), 0) DESC,
+              round(s.keyword_score * round(CASE WHEN w.lower > 0.5 THEN 0.5 + w.lower WHEN w.upper < 0.5 THEN 0.5 + w.upper ELSE 1 END, 3), 3) DESC,
+              s.agent_id) AS rank
       FROM agent_score AS s
       CROSS JOIN capabilities AS c ON c.agent_id = s.agent_id
       LEFT JOIN agents AS ag ON ag.id = s.agent_id
       LEFT JOIN wilson AS w ON w.agent_id = s.agent_id
      WHERE @fleet IS NULL OR c.fleet_id = @fleet
-     ORDER BY coalesce(ag.status IN ('pending', 'running'), 0) DESC,
-              round(s.keyword_score * round(CASE WHEN w.lower > 0.5 THEN 0.5 + w.lower WHEN w.upper < 0.5 THEN 0.5 + w.upper ELSE 1 END, 3), 3) DESC,
-              s.agent_id
+     ORDER BY rank
      LIMIT $topN
   )
 SELECT b.agent_id, b.field, b.source, b.keyword, b.term, b.depth, b.relation, b.dsyn, b.asyn, b.kpart, b.apart, b.points,
        t.role, t.fleet_id, t.status, t.wins, t.total
-  FROM top AS t CROSS JOIN best AS b ON b.agent_id = t.agent_id`;
+  FROM top AS t CROSS JOIN best AS b ON b.agent_id = t.agent_id
+ ORDER BY t.rank`;
 
 export function prepareRouteQuery(db: BetterSqlite3.Database): (keywords: readonly RouteKeyword[], fleetId: string | null, topN: number, weights: RouteWeights) => RouteHitRow[] {
   // One statement per top_n, prepared on first use: with the LIMIT a bound parameter, SQLite
