@@ -1,4 +1,4 @@
-// capability_terms (migrations 0002, 0007): each capability's role and skills as the terms
+// capability_terms (migrations 0002, 0008): each capability's role and skills as the terms
 // route_work matches on (src/store/terms.ts), rewritten whenever the capability is.
 import type BetterSqlite3 from 'better-sqlite3';
 import { termsOf } from './terms.js';
@@ -8,7 +8,7 @@ export interface CapabilityTermStatements {
   replace(agentId: string, role: string, skills: readonly string[]): void;
 }
 
-/** The meshfleet_meta key a migration sets when the terms must be derived again (0007). */
+/** The meshfleet_meta key a migration sets when the terms must be derived again (0008). */
 export const DERIVE_TERMS_KEY = 'derive_capability_terms';
 
 export function prepareCapabilityTermStatements(db: BetterSqlite3.Database): CapabilityTermStatements {

@@ -4,6 +4,7 @@ import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { claimPendingAgents, countUnclaimedAgents, readHubLease } from '../../src/hub/lease.js';
 import { getInbox } from '../../src/mesh/messages.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
@@ -124,8 +125,26 @@ describe('schema 5 → 6', () => {
 });
 
 describe('schema 6 → 7', () => {
-  it('derives the terms of existing capabilities with the new tokenizer: names whole, parts marked, no bare numbers', () => {
+  it('starts with no hub, and agents left pending and unstarted before the upgrade wait in the hub\'s queue; legacy rows do not', () => {
     upgradeFrom(6, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at) VALUES ('waiting', 'f', 'r', 'p', 'pending', 5);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('legacy', 'f', 'r', 'p', 'pending');`);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM hub_lease')).toEqual([{ n: 0 }]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(readHubLease(upgraded)).toBeUndefined();
+      expect(countUnclaimedAgents(upgraded)).toBe(1);
+      expect(claimPendingAgents(upgraded, 'hub-1', 10).map((a) => a.id)).toEqual(['waiting']);
+    } finally {
+      upgraded.close();
+    }
+  });
+});
+
+describe('schema 7 → 8', () => {
+  it('derives the terms of existing capabilities with the new tokenizer: names whole, parts marked, no bare numbers', () => {
+    upgradeFrom(7, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'DevOps', 'p', 'running'), ('b', 'f', 'Firmware', 'p', 'running');
       INSERT INTO capabilities (agent_id, fleet_id, role, registered_at) VALUES ('a', 'f', 'DevOps', 1), ('b', 'f', 'Firmware', 1);

@@ -1,4 +1,4 @@
--- 0007: route_work's terms from one tokenizer that keeps real skill names whole.
+-- 0008: route_work's terms from one tokenizer that keeps real skill names whole.
 --
 -- "c++", "node.js", "ci/cd", "aws_lambda", "fw3_3_1" are each one term now, and a word's parts
 -- ("node" of "node.js", "aws" of "aws_lambda", "fw3" of "fw3_3_1") are stored marked `part`, so
