@@ -83,7 +83,10 @@ export function routeWork(store: Store, description: string, options: { topN?: n
     if (rows === undefined) byAgent.set(row.agent_id, [row]);
     else rows.push(row);
   }
-  return [...byAgent.values()].map(scoreAgent);
+  // Each agent's reasons in the description's word order, as `matched` always listed them.
+  const position = new Map(words.map((w, i) => [w.keyword, i]));
+  const inOrder = (a: RouteHitRow, b: RouteHitRow) => position.get(a.keyword)! - position.get(b.keyword)!;
+  return [...byAgent.values()].map((rows) => scoreAgent(rows.sort(inOrder)));
 }
 
 const WEIGHTS: RouteWeights = {

@@ -105,3 +105,10 @@ describe('a bounded description', () => {
     expect(ids(await route(`${'the 42 word0x '.repeat(200)} react`))).toEqual([reactDev]);
   });
 });
+
+describe('matched', () => {
+  it('lists the keywords in the description\'s order', async () => {
+    await agents({ role: 'dev', skills: ['alpha', 'zeta', 'mid'] });
+    expect((await route('zeta then mid and alpha'))[0].matched).toEqual(['zeta', 'mid', 'alpha']);
+  });
+});
