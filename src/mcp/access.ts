@@ -56,6 +56,7 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   ping: EVERYONE,
   get_health: OPERATOR,
   prune: OPERATOR,
+  verify_ledger: OPERATOR,
 };
 
 /** Who may use a tool; undefined for a name that is no tool (own keys only: "constructor" is none). */
