@@ -33,6 +33,7 @@ export const verifyCommand: Command = {
       throw new MeshError('not_found', `No database at ${dbPath}; nothing to verify.`, 'Pass --db PATH, or set MESHFLEET_DB, to the database to verify.');
     }
     const against = values.against === undefined ? undefined : parseHead(readText(values.against), values.against);
+    const began = Date.now();
     const store = openUnchanged(dbPath);
     let report: VerifyReport;
     try {
@@ -40,9 +41,14 @@ export const verifyCommand: Command = {
     } finally {
       store.close();
     }
+    // openUnchanged checks a file of an older schema on a private upgraded copy: its chain was
+    // made just now, by that copy's upgrade, and the file itself still has none.
+    const upgradedCopy = report.chain.startedAt !== null && report.chain.startedAt >= began;
     let exported: string | undefined;
     if (values.export !== undefined) {
-      if (report.checks.some((c) => c.name.startsWith('chain_') && c.level === 'error' && c.found > 0)) {
+      if (upgradedCopy) {
+        ctx.stderr.write(`meshfleet: ${dbPath} has no chain yet (its schema predates it), so no head was written.\n  Let this meshfleet upgrade it first (any server on it does, e.g. meshfleet serve), then export again.\n`);
+      } else if (report.checks.some((c) => c.name.startsWith('chain_') && c.level === 'error' && c.found > 0)) {
         ctx.stderr.write(`meshfleet: the chain has errors, so its head was not written to ${values.export}.\n  Keep a head only of a chain that verifies.\n`);
       } else {
         writeHead(values.export, headJson(report));
@@ -50,8 +56,8 @@ export const verifyCommand: Command = {
       }
     }
     ctx.stdout.write(values.json
-      ? `${JSON.stringify({ ...verifyReportJson(report, against), ...(exported === undefined ? {} : { exported_to: exported }) }, null, 2)}\n`
-      : formatReport(report, against, exported));
+      ? `${JSON.stringify({ ...verifyReportJson(report, against), upgraded_copy: upgradedCopy, ...(exported === undefined ? {} : { exported_to: exported }) }, null, 2)}\n`
+      : formatReport(report, against, exported, upgradedCopy));
     return report.ok && (values.export === undefined || exported !== undefined) ? 0 : 1;
   },
 };
@@ -74,7 +80,7 @@ function writeHead(path: string, head: Record<string, unknown>): void {
   }
 }
 
-export function formatReport(report: VerifyReport, against?: ChainHead, exported?: string): string {
+export function formatReport(report: VerifyReport, against?: ChainHead, exported?: string, upgradedCopy = false): string {
   const c = report.counts;
   const lines = [
     `Database ${report.database} (checked ${new Date(report.checkedAt).toISOString()})`,
@@ -94,7 +100,9 @@ export function formatReport(report: VerifyReport, against?: ChainHead, exported
   if (firstProblem !== null) {
     lines.push(`First problem: ${firstProblem.position === null ? '' : `link ${firstProblem.position}: `}${firstProblem.problem}`);
   }
-  if (backfilledRows > 0 && startedAt !== null) {
+  if (upgradedCopy) {
+    lines.push('This file\'s schema predates the chain: it was checked on a private upgraded copy, chained just now, so the chain proves nothing yet. The file was not changed.');
+  } else if (backfilledRows > 0 && startedAt !== null) {
     lines.push(`${backfilledRows} rows from before the chain were linked by the upgrade of ${new Date(startedAt).toISOString()}; the chain proves nothing about them before that.`);
   }
   if (legacyImports > 0) lines.push(`${legacyImports} legacy import(s): their rows were chained when imported, not when the old system wrote them.`);
