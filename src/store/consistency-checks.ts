@@ -36,8 +36,8 @@ export const CONSISTENCY_CHECKS: readonly ConsistencyCheck[] = [
   },
   {
     name: 'direct_message_delivered_elsewhere',
-    level: 'error',
-    about: 'A message to one agent delivered to another agent.',
+    level: 'warning',
+    about: 'A message to one agent delivered to another agent (Meshfleet never does; a legacy ledger\'s inboxes may have).',
     sql: `SELECT 'message ' || ${quoted('m.id')} || ' to ' || ${quoted('m.to_agent_id')} || ' delivered to ' || ${quoted('d.agent_id')} AS what
             FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq
            WHERE m.to_agent_id <> '*' AND d.agent_id <> m.to_agent_id`,

@@ -93,6 +93,20 @@ describe('meshfleet verify', () => {
     expect(dumpDatabase(dbPath)).toEqual(old);
   });
 
+  it('a legacy import chains what it imports, in ledger order, and a second import adds no link', () => {
+    for (const ledger of ['ledger-v0.json', 'ledger-v1-dangling.json', 'ledger-v1-unicode.json', 'ledger-v2.json']) {
+      const db = join(dir, `${ledger}.db`);
+      expect(runCli(['migrate', join(FIXTURES, ledger), '--db', db]).code).toBe(0);
+      const report = JSON.parse(runCli(['verify', '--db', db, '--json']).stdout);
+      expect(report, ledger).toMatchObject({ ok: true, chain: { legacy_imports: 1, first_problem: null } });
+      expect(report.counts.chain_links).toBe(report.counts.messages + report.counts.events);
+      expect(rawDatabase(db).values("SELECT m.id FROM ledger_chain AS c JOIN messages AS m ON m.seq = c.ref_id WHERE c.ref_table = 'messages' ORDER BY c.position"))
+        .toEqual(rawDatabase(db).values('SELECT id FROM messages ORDER BY seq'));
+      expect(runCli(['migrate', join(FIXTURES, ledger), '--db', db]).code).toBe(0);
+      expect(rawDatabase(db).value('SELECT count(*) FROM ledger_chain')).toBe(report.counts.chain_links);
+    }
+  });
+
   it('exit 2 for bad flags, exit 1 for a missing database or a head file that is not one', () => {
     expect(runCli(['verify', '--db', dbPath, '--bogus']).code).toBe(2);
     expect(runCli(['verify', 'extra']).code).toBe(2);
