@@ -121,4 +121,21 @@ export const CONSISTENCY_CHECKS: readonly ConsistencyCheck[] = [
     sql: `SELECT 'receipt ' || r.action || ' of ' || ${quoted('r.message_id')} || ' by ' || ${quoted('r.agent_id')} AS what
             FROM receipts AS r WHERE NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = r.message_id)`,
   },
+  {
+    name: 'reservations_outside_fleet',
+    level: 'error',
+    about: 'File reservations held by an agent that is not in the database or not in the reservation\'s fleet (prune removes them with their fleet).',
+    sql: `SELECT 'reservation ' || r.id || ' of ' || ${quoted('r.pattern')} || ' by ' || ${quoted('r.agent_id')} || ' in fleet ' || ${quoted('r.fleet_id')} AS what
+            FROM file_reservations AS r
+           WHERE NOT EXISTS (SELECT 1 FROM agents AS a WHERE a.id = r.agent_id AND a.fleet_id = r.fleet_id)`,
+  },
+  {
+    name: 'reservation_times',
+    level: 'warning',
+    about: 'File reservations whose times disagree: expiring or released before they were made, or released without saying by whom (or the reverse).',
+    sql: `SELECT 'reservation ' || r.id || ' of ' || ${quoted('r.pattern')} || ' by ' || ${quoted('r.agent_id')} AS what
+            FROM file_reservations AS r
+           WHERE r.expires_at < r.created_at OR r.released_at < r.created_at
+              OR (r.released_at IS NULL) <> (r.released_by IS NULL)`,
+  },
 ];
