@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordEvent } from '../../src/mesh/events.js';
 import { createFleet, markAgentFinished } from '../../src/mesh/fleets.js';
 import { sendMessages } from '../../src/mesh/messages.js';
+import { reserveFiles } from '../../src/mesh/reservations.js';
 import { pruneSettledFleets } from '../../src/mesh/retention.js';
 import { verifyLedger, type ChainHead, type VerifyReport } from '../../src/mesh/verify.js';
 import type { StoredLink } from '../../src/store/ledger-audit.js';
@@ -203,6 +204,16 @@ describe('consistency checks', () => {
     expect(check('direct_message_delivered_elsewhere').examples).toEqual([
       `message "${messageIds[0]}" to "${agentIds[1]}" delivered to "${agentIds[2]}"`,
     ]);
+  });
+
+  it('name a file reservation held by an agent outside its fleet', () => {
+    const { agentIds } = history();
+    const { granted } = reserveFiles(store, { agentId: agentIds[0]!, patterns: ['src/**'], ttlMs: 60_000, exclusive: true, reason: 'refactor' });
+    expect(failing(verifyLedger(store))).toEqual([]);
+    sqlite3(`UPDATE file_reservations SET agent_id = 'agent-ghost' WHERE id = ${granted[0]!.id}`);
+    const report = verifyLedger(store);
+    expect(failing(report)).toEqual(['reservations_outside_fleet']);
+    expect(report.ok).toBe(false);
   });
 
   it('a broadcast that missed an agent of the fleet at send time is a warning', () => {
