@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet } from '../../src/mesh/fleets.js';
 import { sendMessages } from '../../src/mesh/messages.js';
+import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
 import { databasePerTest, rawDatabase } from '../helpers/database.js';
 import { dumpDatabase, FIXTURES, runCli, runCliAsync, sha256 } from '../helpers/files.js';
@@ -83,8 +84,10 @@ describe('meshfleet verify', () => {
     expect(run.stdout).toContain('1 legacy import(s): their rows were chained when imported, not when the old system wrote them.');
     expect(sha256(dbPath)).toBe(before);
 
-    // Back to schema 5 as an older release left it: no chain.
-    rawDatabase(dbPath).exec("DROP TABLE ledger_chain; DELETE FROM meshfleet_migrations WHERE version >= 6; UPDATE meshfleet_meta SET value = '5' WHERE key = 'schema_version'; DELETE FROM meshfleet_meta WHERE key LIKE 'chain_%';");
+    // Back to the schema before the chain, as an older release left it (the chain is the latest migration).
+    const chain = loadMigrations().find((m) => m.name.endsWith('-ledger-chain.sql'))!.version;
+    rawDatabase(dbPath).exec(`DROP TABLE ledger_chain; DELETE FROM meshfleet_migrations WHERE version >= ${chain};
+      UPDATE meshfleet_meta SET value = '${chain - 1}' WHERE key = 'schema_version'; DELETE FROM meshfleet_meta WHERE key LIKE 'chain_%';`);
     const old = dumpDatabase(dbPath);
     const copy = runCli(['verify', '--db', dbPath, '--export', join(dir, 'head.json')]);
     expect(copy.code).toBe(1);
