@@ -9,9 +9,9 @@ export const verifyCommand: Command = {
   name: 'verify',
   summary: 'Check the database\'s consistency and its tamper-evident history (exit 1 on errors)',
   usage: 'meshfleet verify [--db PATH] [--json] [--export FILE] [--against FILE]\n\n'
-    + 'Runs named consistency checks over fleets, agents, messages, deliveries and receipts, and\n'
-    + 'recomputes the hash chain over every message and event, naming the first row that was\n'
-    + 'altered, deleted or inserted out of order. Reads only; never changes the database.\n'
+    + 'Runs named consistency checks over fleets, agents, messages, deliveries, receipts and file\n'
+    + 'reservations, and recomputes the hash chain over every message and event, naming the first\n'
+    + 'row that was altered, deleted or inserted out of order. Reads only; never changes the database.\n'
     + '  --export FILE   write the chain\'s head (position and hash) to FILE, to keep elsewhere\n'
     + '  --against FILE  check that the chain still holds a head written by --export\n'
     + 'Exit 0 when no check at level error fails (warnings are legal but odd history), 1 otherwise.',
