@@ -42,8 +42,8 @@ function sqlite3(sql: string): void {
 
 const failing = (report: VerifyReport) => report.checks.filter((c) => c.found > 0).map((c) => c.name);
 const seqOf = (messageId: string) => store.first(store.sql.selectFrom('messages').select('seq').where('id', '=', messageId))!.seq;
-const linkOf = (table: string, id: number) => store.first(store.sql.selectFrom('ledger_chain' as never)
-  .select(['position' as never]).where('ref_table' as never, '=', table as never).where('ref_id' as never, '=', id as never)) as { position: number };
+const linkOf = (table: 'messages' | 'events', id: number) => store.first(store.sql.selectFrom('ledger_chain')
+  .select('position').where('ref_table', '=', table).where('ref_id', '=', id))!;
 
 describe('a history written through Meshfleet', () => {
   it('verifies clean: every message and event is chained once, in order', () => {
@@ -129,8 +129,7 @@ describe('edits with sqlite3 are caught and the first row is named', () => {
   it('a chain cut back (the last row and its link deleted) is caught against a kept head', () => {
     history();
     const kept = verifyLedger(store).chain.head;
-    const last = store.first(store.sql.selectFrom('ledger_chain' as never).selectAll().orderBy('position' as never, 'desc').limit(1)) as
-      { position: number; ref_table: string; ref_id: number };
+    const last = store.first(store.sql.selectFrom('ledger_chain').selectAll().orderBy('position', 'desc').limit(1))!;
     sqlite3(`DELETE FROM ${last.ref_table} WHERE ${last.ref_table === 'messages' ? 'seq' : 'id'} = ${last.ref_id};
              DELETE FROM ledger_chain WHERE position = ${last.position}`);
     expect(verifyLedger(store).ok).toBe(true); // what a chain alone cannot prove
