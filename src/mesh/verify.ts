@@ -1,5 +1,5 @@
 // `meshfleet verify` and verify_ledger: named consistency checks, and the ledger chain recomputed
-// (migrations/0006-ledger-chain.sql). Reads one snapshot; never writes.
+// (migrations/NNNN-ledger-chain.sql). Reads one snapshot; never writes.
 import { CONSISTENCY_CHECKS, type CheckLevel } from '../store/consistency-checks.js';
 import type { AuditCounts, StoredLink } from '../store/ledger-audit.js';
 import { CHAINED_COLUMNS, GENESIS_HASH, linkHash, rowHash, type ChainedTable } from '../store/ledger-chain.js';

@@ -1,4 +1,4 @@
-// The hash chain over messages and events (migrations/0006-ledger-chain.sql): how a row's content
+// The hash chain over messages and events (migrations/NNNN-ledger-chain.sql): how a row's content
 // is hashed, how each link covers the one before, and the statements that append links.
 import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';

@@ -113,7 +113,7 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
     after[table] = isGone === undefined ? tableRows : (tableRows as Row[]).filter((r) => !isGone(r));
     if (isGone !== undefined) counts[table] = tableRows.length - after[table]!.length;
   }
-  // The links of deleted messages and events stay, marked pruned (migrations/0006-ledger-chain.sql).
+  // The links of deleted messages and events stay, marked pruned (migrations/NNNN-ledger-chain.sql).
   const deletedEvents = new Set(rows('events').filter((r) => gone.events!(r)).map((r) => r.id));
   const pruned = (link: Row) => link.pruned_at === null
     && (link.ref_table === 'messages' ? seqs.has(link.ref_id) : deletedEvents.has(link.ref_id));

@@ -144,8 +144,22 @@ describe('schema 6 → 7', () => {
 });
 
 describe('schema 7 → 8', () => {
-  it('chains existing messages in seq order, then events in id order, once; verify then holds them to it and says they were chained by the upgrade', () => {
+  it('gives existing agents no workspace (they keep running where they did), and the new columns take one', () => {
     upgradeFrom(7, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'coder', 'p', 'running');`);
+    expect(queryDb(dbPath, 'SELECT workspace_path, workspace_state FROM agents')).toEqual([{ workspace_path: null, workspace_state: null }]);
+    rawDatabase(dbPath).run("UPDATE agents SET workspace_path = '/w', workspace_state = 'kept' WHERE id = 'a1'");
+    expect(() => rawDatabase(dbPath).run("UPDATE agents SET workspace_state = 'lost' WHERE id = 'a1'")).toThrow(/CHECK constraint failed/);
+  });
+});
+
+// The ledger chain's migration, by name: its number follows whatever lands before it.
+const CHAIN = loadMigrations().find((m) => m.name.endsWith('-ledger-chain.sql'))!.version;
+
+describe(`schema ${CHAIN - 1} → ${CHAIN}`, () => {
+  it('chains existing messages in seq order, then events in id order, once; verify then holds them to it and says they were chained by the upgrade', () => {
+    upgradeFrom(CHAIN - 1, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, created_at, started_at) VALUES ('a', 'f', 'r', 'p', 'running', 1, 1), ('b', 'f', 'r', 'p', 'running', 1, 1);
       INSERT INTO messages (seq, id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at) VALUES

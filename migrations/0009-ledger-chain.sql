@@ -1,4 +1,4 @@
--- 0006: history is tamper-evident. Every message and every event gets one row here, written in
+-- History is tamper-evident. Every message and every event gets one row here, written in
 -- the same write transaction as the row itself, in the order they were written.
 --
 -- row_hash is the SHA-256 of the row's canonical content (its columns in a fixed order, as JSON;
