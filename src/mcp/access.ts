@@ -61,6 +61,7 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   renew_reservations: EVERYONE, // its own
   release_reservations: EVERYONE, // its own; a lead any of its fleet's, the operator any
   list_reservations: EVERYONE, // own fleet
+  verify_ledger: OPERATOR,
 };
 
 /** Who may use a tool; undefined for a name that is no tool (own keys only: "constructor" is none). */

@@ -8,6 +8,7 @@ import { prepareCapabilityTermStatements, type CapabilityTermStatements } from '
 import { prepareTaxonomyStatements, type TaxonomyStatements } from './closure-table.js';
 import { registerConnection } from './connection.js';
 import { StoreError } from './errors.js';
+import { prepareAuditStatements, type AuditStatements } from './ledger-audit.js';
 import { loadMigrations, migrate, readSchemaState, type Migration } from './migrator.js';
 import { prepareRetentionStatements, type RetentionStatements } from './retention-sql.js';
 import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outcomes.js';
@@ -50,6 +51,8 @@ export interface Store {
   readonly taxonomy: TaxonomyStatements;
   readonly retention: RetentionStatements;
   readonly vacuum: VacuumStatements;
+  /** `meshfleet verify`'s reads: consistency checks and the ledger chain (ledger-audit.ts). */
+  readonly audit: AuditStatements;
   /** Whether a write() is running on this connection (its callback is on the stack). */
   readonly inTransaction: boolean;
   /**
@@ -171,6 +174,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const taxonomy = lazy(() => prepareTaxonomyStatements(db));
   const retention = lazy(() => prepareRetentionStatements(db));
   const vacuum = lazy(() => prepareVacuumStatements(db));
+  const audit = lazy(() => prepareAuditStatements(db));
   const store: Store = {
     path,
     sql,
@@ -181,6 +185,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get taxonomy() { return taxonomy(); },
     get retention() { return retention(); },
     get vacuum() { return vacuum(); },
+    get audit() { return audit(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {

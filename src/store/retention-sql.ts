@@ -1,6 +1,7 @@
 // What `prune` asks of the database. Every statement here is keyed by an index of migrations
 // 0001 and 0004, so a transaction's cost follows the rows it removes, not the size of the file.
 import type BetterSqlite3 from 'better-sqlite3';
+import { prepareChainStatements } from './ledger-chain.js';
 
 /** A message about to go, with what goes with it: deliveries by cascade, receipts by its id. */
 export interface DoomedMessage {
@@ -70,7 +71,7 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
   const deleteReceipts = db.prepare('DELETE FROM receipts WHERE message_id = ?');
   const deleteMessage = db.prepare('DELETE FROM messages WHERE seq = ?');
   // events_by_fleet (fleet_id = ? implies its WHERE fleet_id IS NOT NULL).
-  const deleteEvents = db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE fleet_id = ? ORDER BY id LIMIT ?)');
+  const deleteEvents = db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE fleet_id = ? ORDER BY id LIMIT ?) RETURNING id').pluck();
   // agents_by_fleet, then routing_outcomes_by_agent_key by its agent_id prefix.
   const deleteOutcomes = db.prepare(
     `DELETE FROM routing_outcomes WHERE id IN (
@@ -85,7 +86,15 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
   // events_fleetless_by_time.
   const deleteFleetless = db.prepare(
     `DELETE FROM events WHERE id IN (
-       SELECT id FROM events WHERE fleet_id IS NULL AND recorded_at < ? ORDER BY recorded_at LIMIT ?)`);
+       SELECT id FROM events WHERE fleet_id IS NULL AND recorded_at < ? ORDER BY recorded_at LIMIT ?) RETURNING id`).pluck();
+  // Each deleted message and event keeps its link of the ledger chain, marked pruned in the same
+  // transaction, so `meshfleet verify` tells a pruned row from one deleted behind Meshfleet's back.
+  const chain = prepareChainStatements(db);
+  const pruned = (table: 'messages' | 'events', ids: number[]): number => {
+    const at = Date.now();
+    for (const id of ids) chain.markPruned(table, id, at);
+    return ids.length;
+  };
   // file_reservations_by_fleet: a fleet's reservations, live or not.
   const deleteReservations = db.prepare(
     'DELETE FROM file_reservations WHERE id IN (SELECT id FROM file_reservations WHERE fleet_id = ? LIMIT ?)');
@@ -115,9 +124,10 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
     deleteMessage: (message) => {
       const receipts = deleteReceipts.run(message.id).changes;
       deleteMessage.run(message.seq);
+      pruned('messages', [message.seq]);
       return receipts;
     },
-    deleteEventsOf: (fleetId, limit) => deleteEvents.run(fleetId, limit).changes,
+    deleteEventsOf: (fleetId, limit) => pruned('events', deleteEvents.all(fleetId, limit) as number[]),
     deleteOutcomesOf: (fleetId, limit) => deleteOutcomes.run(fleetId, limit).changes,
     deleteSendKeysOf: (fleetId, limit) => deleteSendKeys.run({ fleet: fleetId, limit }).changes,
     deleteReservationsOf: (fleetId, limit) => deleteReservations.run(fleetId, limit).changes,
@@ -128,7 +138,7 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
       deleteFleetRow.run(fleetId);
       return { agents, capabilities };
     },
-    deleteFleetlessEvents: (cutoff, limit) => deleteFleetless.run(cutoff, limit).changes,
+    deleteFleetlessEvents: (cutoff, limit) => pruned('events', deleteFleetless.all(cutoff, limit) as number[]),
     countPrunable: (cutoff) => count.get({ cutoff }) as RetentionCounts,
   };
 }

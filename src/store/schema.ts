@@ -204,6 +204,17 @@ export interface FileReservationTable {
   released_by: string | null;
 }
 
+/** One link of the hash chain over messages and events (migrations/NNNN-ledger-chain.sql). */
+export interface LedgerChainTable {
+  position: number;
+  ref_table: 'messages' | 'events';
+  ref_id: number;
+  fleet_id: string | null;
+  row_hash: string;
+  chain_hash: string;
+  pruned_at: number | null;
+}
+
 export interface Schema {
   meshfleet_meta: MetaTable;
   meshfleet_migrations: MigrationTable;
@@ -227,6 +238,7 @@ export interface Schema {
   send_keys: SendKeyTable;
   legacy_imports: LegacyImportTable;
   legacy_extras: LegacyExtraTable;
+  ledger_chain: LedgerChainTable;
   inbox: InboxView;
   fleet_summary: FleetSummaryView;
   file_reservations: FileReservationTable;

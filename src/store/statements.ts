@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { prepareInboxQuery, type InboxRow } from './inbox-query.js';
+import { prepareChainStatements } from './ledger-chain.js';
 import { prepareRouteQuery, type RouteHitRow, type RouteKeyword, type RouteWeights } from './route-query.js';
 import type { AgentStatus, FleetStatus } from './schema.js';
 
@@ -43,7 +44,7 @@ export const lazy = <T>(make: () => T): (() => T) => {
  * (DESIGN.md, "The write path"): building or preparing per call costs more than the work.
  */
 export interface HotStatements {
-  /** Inserts one message; returns its seq (send order). */
+  /** Inserts one message and its link of the ledger chain; returns its seq (send order). */
   insertMessage(message: NewMessage): number;
   insertDelivery(delivery: NewDelivery): void;
   agent(agentId: string): AgentRef | undefined;
@@ -61,6 +62,7 @@ export interface HotStatements {
   ack(agentId: string, messageId: string, ackedAt: number): boolean;
   /** The delivery of a message to an agent, pending or not. */
   delivery(agentId: string, messageId: string): { acked: 0 | 1 } | undefined;
+  /** Inserts one event and its link of the ledger chain. */
   insertEvent(kind: string, fleetId: string | null, agentId: string | null, data: string | null, recordedAt: number): void;
   /** Changes whenever another connection commits (PRAGMA data_version): cheap, no disk read. */
   dataVersion(): number;
@@ -90,9 +92,18 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
   const insertEvent = lazy(() => db.prepare('INSERT INTO events (kind, fleet_id, agent_id, data, recorded_at) VALUES (?, ?, ?, ?, ?)'));
   const dataVersion = lazy(() => db.prepare('PRAGMA data_version').pluck());
   const routeHits = lazy(() => prepareRouteQuery(db));
+  const chain = lazy(() => prepareChainStatements(db));
+  // A row and its link commit together; the link reads the chain's end, so it must hold the write
+  // lock from that read on. Callers are inside store.write(); one that is not gets its own.
+  const inWrite = <T>(fn: () => T): T => (db.inTransaction ? fn() : db.transaction(fn).immediate());
   return {
-    insertMessage: (m) => Number(insertMessage().run(
-      m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt).lastInsertRowid),
+    insertMessage: (m) => inWrite(() => {
+      const seq = Number(insertMessage().run(
+        m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt).lastInsertRowid);
+      chain().append('messages', seq, m.fleetId,
+        [seq, m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt]);
+      return seq;
+    }),
     insertDelivery: (d) => {
       insertDelivery().run(d.messageSeq, d.agentId, d.acked ? 1 : 0, d.readAt, d.ackedAt, d.sentAt ?? null);
     },
@@ -106,9 +117,10 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
     },
     ack: (agentId, messageId, ackedAt) => ack().run(ackedAt, messageId, agentId).changes === 1,
     delivery: (agentId, messageId) => delivery().get(messageId, agentId) as { acked: 0 | 1 } | undefined,
-    insertEvent: (kind, fleetId, agentId, data, recordedAt) => {
-      insertEvent().run(kind, fleetId, agentId, data, recordedAt);
-    },
+    insertEvent: (kind, fleetId, agentId, data, recordedAt) => inWrite(() => {
+      const id = Number(insertEvent().run(kind, fleetId, agentId, data, recordedAt).lastInsertRowid);
+      chain().append('events', id, fleetId, [id, kind, fleetId, agentId, data, recordedAt]);
+    }),
     dataVersion: () => dataVersion().get() as number,
     routeHits: (keywords, fleetId, topN, weights) => routeHits()(keywords, fleetId, topN, weights),
   };

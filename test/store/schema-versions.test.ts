@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { claimPendingAgents, countUnclaimedAgents, readHubLease } from '../../src/hub/lease.js';
 import { getInbox } from '../../src/mesh/messages.js';
+import { verifyLedger } from '../../src/mesh/verify.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
@@ -174,5 +175,43 @@ describe('schema 8 → 9', () => {
     } finally {
       upgraded.close();
     }
+  });
+});
+
+// The ledger chain's migration, by name: its number follows whatever lands before it.
+const CHAIN = loadMigrations().find((m) => m.name.endsWith('-ledger-chain.sql'))!.version;
+
+describe(`schema ${CHAIN - 1} → ${CHAIN}`, () => {
+  it('chains existing messages in seq order, then events in id order, once; verify then holds them to it and says they were chained by the upgrade', () => {
+    upgradeFrom(CHAIN - 1, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at, started_at) VALUES ('a', 'f', 'r', 'p', 'running', 1, 1), ('b', 'f', 'r', 'p', 'running', 1, 1);
+      INSERT INTO messages (seq, id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at) VALUES
+        (4, 'm4', 'f', 'a', 'b', 'result', 'x', 3000), (2, 'm2', 'f', 'a', 'b', 'result', 'y', 1000);
+      INSERT INTO deliveries (message_seq, agent_id) VALUES (2, 'b'), (4, 'b');
+      INSERT INTO events (id, kind, fleet_id, data, recorded_at) VALUES (7, 'fleet_created', 'f', '{}', 1), (3, 'agent_spawned', 'f', NULL, 1);`);
+    expect(queryDb(dbPath, 'SELECT position, ref_table, ref_id, fleet_id, pruned_at FROM ledger_chain ORDER BY position')).toEqual([
+      { position: 1, ref_table: 'messages', ref_id: 2, fleet_id: 'f', pruned_at: null },
+      { position: 2, ref_table: 'messages', ref_id: 4, fleet_id: 'f', pruned_at: null },
+      { position: 3, ref_table: 'events', ref_id: 3, fleet_id: 'f', pruned_at: null },
+      { position: 4, ref_table: 'events', ref_id: 7, fleet_id: 'f', pruned_at: null },
+    ]);
+    expect(queryDb(dbPath, "SELECT key, value FROM meshfleet_meta WHERE key = 'chain_backfilled_rows'")).toEqual([{ key: 'chain_backfilled_rows', value: '4' }]);
+    const upgraded = openStore(dbPath); // opening again chains nothing twice
+    try {
+      const report = verifyLedger(upgraded);
+      expect(report.ok).toBe(true);
+      expect(report.chain.backfilledRows).toBe(4);
+      expect(report.counts.chain_links).toBe(4);
+    } finally {
+      upgraded.close();
+    }
+    const edited = new BetterSqlite3(dbPath);
+    edited.prepare("UPDATE messages SET payload = 'z' WHERE id = 'm2'").run();
+    edited.close();
+    const run = runCli(['verify', '--db', dbPath]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('First problem: link 1: messages seq 2 (message "m2") was altered');
+    expect(run.stdout).toMatch(/^4 rows from before the chain were linked by the upgrade of \S+; the chain proves nothing about them before that\.$/m);
   });
 });
