@@ -12,6 +12,7 @@ import { registerMessageTools } from './messages.js';
 import { failed, malformedTextAt, useJsonErrors } from './result.js';
 import { registerRoutingTools } from './routing.js';
 import { registerSystemTools } from './system.js';
+import { registerTaskTools } from './tasks.js';
 import { registerTemplateTools } from './templates.js';
 
 export const SERVER_INSTRUCTIONS = [
@@ -29,6 +30,7 @@ export function createMcpServer(deps: ToolDeps): McpServer {
   registerMessageTools(offered, deps);
   registerRoutingTools(offered, deps);
   registerTemplateTools(offered, deps);
+  registerTaskTools(offered, deps);
   registerSystemTools(offered, deps);
   return server;
 }

@@ -5,7 +5,9 @@ export type EventKind =
   | 'agent_spawned' | 'agent_attached' | 'agent_started' | 'agent_finished' | 'agent_failed' | 'agent_interrupted'
   | 'agent_retried' | 'agent_timed_out' | 'agent_recovered' | 'supervisor_reclaimed'
   | 'messages_sent' | 'capability_registered' | 'routing_outcome_recorded'
-  | 'template_saved' | 'template_deleted' | 'template_imported';
+  | 'template_saved' | 'template_deleted' | 'template_imported'
+  | 'task_created' | 'task_claimed' | 'task_lease_renewed' | 'task_completed' | 'task_failed' | 'task_released' | 'task_reopened'
+  | 'task_blocked' | 'task_claim_returned' | 'task_lease_expired';
 
 export interface EventRecord {
   kind: EventKind;

@@ -104,3 +104,14 @@ export function recordRoutingOutcome(store: Store, input: { agentId: string; cap
     return { successes: tally.wins, failures: tally.total - tally.wins };
   });
 }
+
+/**
+ * How route_work scores one agent for a description (the same query and arithmetic), or null
+ * when none of its role and skills meets the description. next_task ranks tasks with it.
+ */
+export function scoreAgentFor(store: Store, description: string, agentId: string, fleetId: string | null): RouteMatch | null {
+  const words = keywords(description);
+  if (words.length === 0) return null;
+  const rows = store.hot.routeHits(words, fleetId).filter((row) => row.agent_id === agentId);
+  return rows.length === 0 ? null : scoreAgent(rows);
+}

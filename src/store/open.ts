@@ -14,6 +14,7 @@ import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outc
 import type { Schema } from './schema.js';
 import { lazy, prepareHotStatements, type HotStatements } from './statements.js';
 import { prepareSynonymStatements, type SynonymStatements } from './synonym-pairs.js';
+import { prepareTaskStatements, type TaskStatements } from './task-statements.js';
 import { prepareVacuumStatements, type VacuumStatements } from './vacuum.js';
 
 export type Durability = 'normal' | 'full';
@@ -50,6 +51,8 @@ export interface Store {
   readonly taxonomy: TaxonomyStatements;
   readonly retention: RetentionStatements;
   readonly vacuum: VacuumStatements;
+  /** The task board (task-statements.ts). */
+  readonly tasks: TaskStatements;
   /** Whether a write() is running on this connection (its callback is on the stack). */
   readonly inTransaction: boolean;
   /**
@@ -171,6 +174,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const taxonomy = lazy(() => prepareTaxonomyStatements(db));
   const retention = lazy(() => prepareRetentionStatements(db));
   const vacuum = lazy(() => prepareVacuumStatements(db));
+  const tasks = lazy(() => prepareTaskStatements(db));
   const store: Store = {
     path,
     sql,
@@ -181,6 +185,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get taxonomy() { return taxonomy(); },
     get retention() { return retention(); },
     get vacuum() { return vacuum(); },
+    get tasks() { return tasks(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {
