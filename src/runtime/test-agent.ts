@@ -11,6 +11,10 @@
 // holds this agent's stdout and stderr for 20 s, write its pid to <file>, finish at once; as
 // OpenCode leaves language servers), "print:<bytes>" (print that many bytes, the last ten
 // "0123456789"), anything else (print the role and finish).
+// Task board: "tasks[:skill,...]" (register the skills, then next_task and complete until no task
+// is open or claimed; print the titles done), "tasks-plan:<file>" (a lead: create_tasks with the
+// JSON list in <file>), "claim-and-hang:<file>" (claim the next ready task, write its id to
+// <file>, hang until killed).
 // Prefixes, followed by a space and the prompt to go on with: "after:<file>" (write <file>.waiting,
 // wait until <file> exists), "record-env:<file>" (append this attempt's MESHFLEET_AGENT_TOKEN and
 // whether MESHFLEET_AUTH_TOKEN is set, as a JSON line).
@@ -21,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { readAgentEnvironment } from '../config.js';
+import { claimAndHang, planTasks, workTasks, type Call } from './test-agent-tasks.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 const given = readAgentEnvironment(process.env);
@@ -33,10 +38,19 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
   return json;
 }
 
-async function pipeline(): Promise<string> {
+/** Runs `use` with an MCP client on this agent's own `meshfleet serve`. */
+async function withServer<T>(use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ name: `test-agent ${role}`, version: '0' });
   await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: given.inheritedEnv as Record<string, string>, stderr: 'inherit' }));
   try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function pipeline(): Promise<string> {
+  return withServer(async (client) => {
     const me = given.agentId!;
     const { agents } = await call(client, 'fleet_status', { fleet_id: given.fleetId });
     const order: string[] = agents.map((a: { id: string }) => a.id);
@@ -52,9 +66,12 @@ async function pipeline(): Promise<string> {
     const next = order[position + 1];
     if (next !== undefined) await call(client, 'send_message', { to_agent_id: next, type: 'handoff', payload: work });
     return work;
-  } finally {
-    await client.close();
-  }
+  });
+}
+
+/** A task-board prompt (test-agent-tasks.ts), on this agent's own server. */
+function onBoard(work: (call: Call) => Promise<string>): Promise<string> {
+  return withServer((client) => work((name, args) => call(client, name, args)));
 }
 
 /** "<prefix><argument> <rest>" → [argument, rest]. */
@@ -79,6 +96,13 @@ async function main(prompt: string): Promise<void> {
   }
   if (prompt === 'pipeline') {
     process.stdout.write(`${await pipeline()}\n`);
+  } else if (prompt === 'tasks' || prompt.startsWith('tasks:')) {
+    const skills = prompt === 'tasks' ? [] : prompt.slice('tasks:'.length).split(',').filter((s) => s !== '');
+    process.stdout.write(`${await onBoard((c) => workTasks(c, role, skills))}\n`);
+  } else if (prompt.startsWith('tasks-plan:')) {
+    process.stdout.write(`${await onBoard((c) => planTasks(c, prompt.slice('tasks-plan:'.length)))}\n`);
+  } else if (prompt.startsWith('claim-and-hang:')) {
+    await onBoard((c) => claimAndHang(c, prompt.slice('claim-and-hang:'.length)));
   } else if (prompt === 'fail') {
     process.stderr.write(`${role}: failing on purpose\n`);
     process.exitCode = 2;
