@@ -247,6 +247,22 @@ describe('bounds and paging', () => {
   });
 });
 
+describe('retention', () => {
+  it('prune takes a settled fleet\'s board with it, and leaves a running fleet\'s alone', async () => {
+    const { fleet_id: old } = await host.ok('spawn_fleet', { agents: [{ role: 'x', prompt: 'x' }] });
+    const { tasks } = await host.ok('create_tasks', { fleet_id: old, tasks: [{ ref: 'a', title: 'A', description: 'd', skills: ['sql'] }, { title: 'B', description: 'd', depends_on: ['a'] }] });
+    const { agents: [agent] } = await host.ok('fleet_status', { fleet_id: old });
+    await host.ok('claim_task', { task_id: tasks[0].task_id, agent_id: agent.id });
+    await chain();
+    // As a fleet that settled long ago, its claim left behind by a crash.
+    rawDatabase(host.dbPath).exec(`UPDATE agents SET status = 'complete' WHERE fleet_id = '${old}'; UPDATE fleets SET status = 'complete', completed_at = 1 WHERE id = '${old}'`);
+    await host.ok('prune', { older_than: '1s' });
+    const left = (table: string) => rawDatabase(host.dbPath).value(`SELECT count(*) FROM ${table}`);
+    expect([left('tasks'), left('task_skills'), left('task_dependencies'), left('task_claims')]).toEqual([3, 0, 2, 0]);
+    expect(await host.fails('get_task', { task_id: tasks[0].task_id })).toMatch(/^No task/);
+  });
+});
+
 describe.runIf(hasSqliteCli())('with the sqlite3 command', () => {
   it('ready_tasks and task_board answer', async () => {
     const [schema] = await chain();
