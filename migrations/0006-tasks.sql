@@ -21,8 +21,10 @@ CREATE TABLE tasks (
   result         TEXT,                        -- what complete_task reported
   blocked_reason TEXT
 ) STRICT;
--- list_tasks, ready_tasks, next_task: the tasks of one fleet in board order.
+-- ready_tasks, next_task, list_tasks with a status: the tasks of one fleet in one status.
 CREATE INDEX tasks_by_fleet ON tasks (fleet_id, status, priority, seq);
+-- list_tasks: the tasks of one fleet in creation order.
+CREATE INDEX tasks_in_order ON tasks (fleet_id, seq);
 
 -- The skills a task needs, in the order given: routing keys for next_task and the outcomes
 -- complete_task records.

@@ -85,7 +85,7 @@ export function completeTask(
     const status = outcome.success ? 'done' : 'failed';
     store.tasks.dropClaim(taskId);
     store.tasks.finish(taskId, status, holder, outcome.result, now);
-    const keys = taskKeys({ title: task.title, description: task.description, skills: store.tasks.skillsOf(taskId) });
+    const keys = taskKeys({ title: task.title, description: task.description, skills: JSON.parse(task.skills_json) as string[] });
     for (const key of keys) store.outcomes.insert(holder, key, outcome.success, now);
     const nowReady = outcome.success
       ? store.tasks.dependentsOf(taskId, Number.MAX_SAFE_INTEGER).filter((id) => store.tasks.get(id, now)?.ready === 1)

@@ -71,10 +71,10 @@ export function taskKeys(task: { title: string; description: string; skills: rea
   return keywords(routingTextOf(task)).slice(0, MAX_TASK_KEYS);
 }
 
-export function toTask(row: TaskRow, skills: string[]): Task {
+export function toTask(row: TaskRow): Task {
   return {
     id: row.id, fleetId: row.fleet_id, title: row.title, description: row.description, priority: row.priority, status: row.status,
-    skills, ready: row.ready === 1, waitingOn: row.waiting_on, claimedBy: row.claimed_by, leaseExpiresAt: row.lease_expires_at,
+    skills: JSON.parse(row.skills_json) as string[], ready: row.ready === 1, waitingOn: row.waiting_on, claimedBy: row.claimed_by, leaseExpiresAt: row.lease_expires_at,
     createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at, finishedBy: row.finished_by,
     finishedAt: row.finished_at, blockedReason: row.blocked_reason,
   };
@@ -94,7 +94,7 @@ export function getTask(store: Store, taskId: string, fleetId?: string, now: num
   const row = requireTask(store, taskId, now, fleetId);
   const dependents = store.tasks.dependentsOf(taskId, MAX_SHOWN_DEPENDENTS + 1);
   return {
-    ...toTask(row, store.tasks.skillsOf(taskId)), result: row.result, dependsOn: store.tasks.dependenciesOf(taskId),
+    ...toTask(row), result: row.result, dependsOn: store.tasks.dependenciesOf(taskId),
     dependents: dependents.slice(0, MAX_SHOWN_DEPENDENTS),
     dependentCount: dependents.length <= MAX_SHOWN_DEPENDENTS ? dependents.length : store.tasks.dependentsOf(taskId, MAX_FLEET_TASKS).length,
   };
@@ -106,7 +106,7 @@ export function listTasks(
   requireFleet(store, fleetId);
   const rows = store.tasks.list(fleetId, { status: filter.status ?? null, ready: filter.ready ?? null }, now, page.offset, page.limit + 1);
   const tasks = rows.slice(0, page.limit).map((row) => ({
-    ...toTask(row, store.tasks.skillsOf(row.id)), dependsOn: store.tasks.dependenciesOf(row.id).map((d) => d.id),
+    ...toTask(row), dependsOn: JSON.parse(row.depends_on_json) as string[],
   }));
   return { tasks, hasMore: rows.length > page.limit };
 }

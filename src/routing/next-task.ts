@@ -30,7 +30,7 @@ export function nextTask(store: Store, agentId: string, leaseMs: number = DEFAUL
   const { fleet_id: fleetId } = requireAgent(store, agentId);
   const scores = new Map<string, { score: number; matched: string[] }>();
   const candidates = store.tasks.ready(fleetId, now, MAX_NEXT_TASK_CANDIDATES).map((row) => {
-    const text = routingTextOf({ title: row.title, description: row.description, skills: store.tasks.skillsOf(row.id) });
+    const text = routingTextOf({ title: row.title, description: row.description, skills: JSON.parse(row.skills_json) as string[] });
     let scored = scores.get(text);
     if (scored === undefined) {
       const match = scoreAgentFor(store, text, agentId, fleetId);

@@ -26,6 +26,9 @@ export interface TaskRow {
   /** Dependencies not done yet. */
   waiting_on: number;
   ready: 0 | 1;
+  /** JSON arrays: the skills in order, the ids of the tasks it depends on. */
+  skills_json: string;
+  depends_on_json: string;
 }
 
 export interface NewTask {
@@ -46,7 +49,6 @@ export interface TaskStatements {
   /** How many tasks of the fleet are in each status. */
   countsByStatus(fleetId: string): Record<TaskStatus, number>;
   get(taskId: string, now: number): TaskRow | undefined;
-  skillsOf(taskId: string): string[];
   dependenciesOf(taskId: string): { id: string; status: TaskStatus }[];
   /** Tasks waiting for this one, in creation order; at most `limit`. */
   dependentsOf(taskId: string, limit: number): string[];
@@ -70,11 +72,15 @@ export interface TaskStatements {
 const TASK_COLUMNS = `
   t.seq, t.id, t.fleet_id, t.title, t.description, t.priority, t.status, t.created_by, t.created_at, t.updated_at,
   t.finished_by, t.finished_at, t.result, t.blocked_reason,
-  c.agent_id AS claimed_by, c.claimed_at, c.expires_at AS lease_expires_at`;
+  c.agent_id AS claimed_by, c.claimed_at, c.expires_at AS lease_expires_at,
+  (SELECT json_group_array(skill) FROM (SELECT s.skill FROM task_skills AS s WHERE s.task_id = t.id ORDER BY s.position)) AS skills_json,
+  (SELECT json_group_array(d.depends_on_id) FROM task_dependencies AS d WHERE d.task_id = t.id) AS depends_on_json`;
 // task_dependencies' primary key, then the dependency's row by its id.
 const WAITING_ON = `(SELECT count(*) FROM task_dependencies AS d JOIN tasks AS dep ON dep.id = d.depends_on_id
                      WHERE d.task_id = t.id AND dep.status <> 'done')`;
 const CLAIMABLE = `(t.status = 'open' OR (t.status = 'claimed' AND c.expires_at <= @now))`;
+const NOTHING_TO_WAIT_FOR = `NOT EXISTS (SELECT 1 FROM task_dependencies AS d JOIN tasks AS dep ON dep.id = d.depends_on_id
+                                       WHERE d.task_id = t.id AND dep.status <> 'done')`;
 export function prepareTaskStatements(db: BetterSqlite3.Database): TaskStatements {
   const insert = lazy(() => db.prepare(
     `INSERT INTO tasks (id, fleet_id, title, description, priority, status, created_by, created_at, updated_at)
@@ -84,13 +90,9 @@ export function prepareTaskStatements(db: BetterSqlite3.Database): TaskStatement
   // tasks_by_fleet, by its fleet_id prefix.
   const countInFleet = lazy(() => db.prepare('SELECT count(*) FROM tasks WHERE fleet_id = ?').pluck());
   const countsByStatus = lazy(() => db.prepare('SELECT status, count(*) AS n FROM tasks WHERE fleet_id = ? GROUP BY status'));
-  const withReady = (where: string, tail: string) => db.prepare(
-    `SELECT ${TASK_COLUMNS}, ${WAITING_ON} AS waiting_on,
-            (${CLAIMABLE} AND ${WAITING_ON} = 0) AS ready
-       FROM tasks AS t LEFT JOIN task_claims AS c ON c.task_id = t.id
-      WHERE ${where} ${tail}`);
-  const get = lazy(() => withReady('t.id = @task', ''));
-  const skillsOf = lazy(() => db.prepare('SELECT skill FROM task_skills WHERE task_id = ? ORDER BY position').pluck());
+  const get = lazy(() => db.prepare(
+    `SELECT ${TASK_COLUMNS}, ${WAITING_ON} AS waiting_on, (${CLAIMABLE} AND ${WAITING_ON} = 0) AS ready
+       FROM tasks AS t LEFT JOIN task_claims AS c ON c.task_id = t.id WHERE t.id = @task`));
   const dependenciesOf = lazy(() => db.prepare(
     `SELECT dep.id, dep.status FROM task_dependencies AS d JOIN tasks AS dep ON dep.id = d.depends_on_id
       WHERE d.task_id = ? ORDER BY dep.seq`));
@@ -98,18 +100,23 @@ export function prepareTaskStatements(db: BetterSqlite3.Database): TaskStatement
   const dependentsOf = lazy(() => db.prepare(
     `SELECT t.id FROM task_dependencies AS d JOIN tasks AS t ON t.id = d.task_id
       WHERE d.depends_on_id = ? ORDER BY t.seq LIMIT ?`).pluck());
-  // tasks_by_fleet; the filters are applied to the fleet's rows in creation order.
+  // tasks_in_order: the page's rows are found first (readiness worked out only when asked for),
+  // and only they get their columns, so a far page does not compute every row before it.
   const list = lazy(() => db.prepare(
-    `SELECT * FROM (
-       SELECT ${TASK_COLUMNS}, ${WAITING_ON} AS waiting_on, (${CLAIMABLE} AND ${WAITING_ON} = 0) AS ready
-         FROM tasks AS t LEFT JOIN task_claims AS c ON c.task_id = t.id
-        WHERE t.fleet_id = @fleet AND (@status IS NULL OR t.status = @status))
-      WHERE @ready IS NULL OR ready = @ready
-      ORDER BY seq LIMIT @limit OFFSET @offset`));
+    `WITH page (seq) AS (
+       SELECT t.seq FROM tasks AS t LEFT JOIN task_claims AS c ON c.task_id = t.id
+        WHERE t.fleet_id = @fleet AND (@status IS NULL OR t.status = @status)
+          AND (@ready IS NULL OR (${CLAIMABLE} AND ${NOTHING_TO_WAIT_FOR}) = @ready)
+        ORDER BY t.seq LIMIT @limit OFFSET @offset)
+     SELECT ${TASK_COLUMNS}, ${WAITING_ON} AS waiting_on, (${CLAIMABLE} AND ${WAITING_ON} = 0) AS ready
+       FROM page CROSS JOIN tasks AS t ON t.seq = page.seq LEFT JOIN task_claims AS c ON c.task_id = t.id
+      ORDER BY t.seq`));
   // tasks_by_fleet for the open ones; expired claims by their claim.
-  const ready = lazy(() => withReady(
-    `t.fleet_id = @fleet AND t.status IN ('open', 'claimed') AND ${CLAIMABLE} AND ${WAITING_ON} = 0`,
-    'ORDER BY t.priority DESC, t.seq LIMIT @limit'));
+  const ready = lazy(() => db.prepare(
+    `SELECT ${TASK_COLUMNS}, 0 AS waiting_on, 1 AS ready
+       FROM tasks AS t LEFT JOIN task_claims AS c ON c.task_id = t.id
+      WHERE t.fleet_id = @fleet AND t.status IN ('open', 'claimed') AND ${CLAIMABLE} AND ${NOTHING_TO_WAIT_FOR}
+      ORDER BY t.priority DESC, t.seq LIMIT @limit`));
   const claim = lazy(() => db.prepare(
     `INSERT INTO task_claims (task_id, agent_id, claimed_at, expires_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (task_id) DO UPDATE SET agent_id = excluded.agent_id, claimed_at = excluded.claimed_at, expires_at = excluded.expires_at`));
@@ -145,7 +152,6 @@ export function prepareTaskStatements(db: BetterSqlite3.Database): TaskStatement
       return counts;
     },
     get: (taskId, now) => get().get({ task: taskId, now }) as TaskRow | undefined,
-    skillsOf: (taskId) => skillsOf().all(taskId) as string[],
     dependenciesOf: (taskId) => dependenciesOf().all(taskId) as { id: string; status: TaskStatus }[],
     dependentsOf: (taskId, limit) => dependentsOf().all(taskId, limit) as string[],
     list: (fleetId, filter, now, offset, limit) => list().all({
