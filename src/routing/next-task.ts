@@ -2,7 +2,7 @@
 // for the task, then claimed. Scoring reads; each claim is its own short write, so the write
 // lock is never held while tasks are scored, and a task another agent took meanwhile is skipped.
 import { MeshError } from '../mesh/errors.js';
-import { DEFAULT_LEASE_MS, MAX_NEXT_TASK_CANDIDATES } from '../mesh/limits.js';
+import { DEFAULT_LEASE_MS, MAX_NEXT_TASK_CANDIDATES, quote } from '../mesh/limits.js';
 import { requireAgent } from '../mesh/messages.js';
 import { claimTask, type Claim } from '../mesh/task-claims.js';
 import { routingTextOf, type TaskStatus } from '../mesh/tasks.js';
@@ -27,7 +27,10 @@ export interface NextTaskAnswer {
  * agent's route_work score for the task, then the oldest. Null when no task is ready.
  */
 export function nextTask(store: Store, agentId: string, leaseMs: number = DEFAULT_LEASE_MS, now: number = Date.now()): NextTaskAnswer {
-  const { fleet_id: fleetId } = requireAgent(store, agentId);
+  const { fleet_id: fleetId, status } = requireAgent(store, agentId);
+  if (status !== 'pending' && status !== 'running') {
+    throw new MeshError('refused', `Agent ${quote(agentId)} is ${status}; it takes no more tasks.`, 'Call next_task for a pending or running agent.');
+  }
   const scores = new Map<string, { score: number; matched: string[] }>();
   const candidates = store.tasks.ready(fleetId, now, MAX_NEXT_TASK_CANDIDATES).map((row) => {
     const text = routingTextOf({ title: row.title, description: row.description, skills: JSON.parse(row.skills_json) as string[] });
