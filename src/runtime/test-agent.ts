@@ -11,46 +11,28 @@
 // holds this agent's stdout and stderr for 20 s, write its pid to <file>, finish at once; as
 // OpenCode leaves language servers), "print:<bytes>" (print that many bytes, the last ten
 // "0123456789"), anything else (print the role and finish).
+// Prefixes, followed by a space and the prompt to go on with: "after:<file>" (write <file>.waiting,
+// wait until <file> exists), "record-env:<file>" (append this attempt's MESHFLEET_AGENT_TOKEN and
+// whether MESHFLEET_AUTH_TOKEN is set, as a JSON line).
 // Task board: "tasks[:skill,...]" (register the skills, then next_task and complete until no task
 // is open or claimed; print the titles done), "tasks-plan:<file>" (a lead: create_tasks with the
 // JSON list in <file>), "claim-and-hang:<file>" (claim the next ready task, write its id to
 // <file>, hang until killed).
-// Prefixes, followed by a space and the prompt to go on with: "after:<file>" (write <file>.waiting,
-// wait until <file> exists), "record-env:<file>" (append this attempt's MESHFLEET_AGENT_TOKEN and
-// whether MESHFLEET_AUTH_TOKEN is set, as a JSON line).
+// With the argument `team` (MESHFLEET_AGENT_COMMAND="node .../test-agent.js team"), the prompt is
+// read as a real agent's instructions instead: see test-agent-team.ts.
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { readAgentEnvironment } from '../config.js';
+import { call, connectOwnServer } from './test-agent-client.js';
 import { claimAndHang, planTasks, workTasks, type Call } from './test-agent-tasks.js';
+import { team } from './test-agent-team.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 const given = readAgentEnvironment(process.env);
 const { role, prompt } = given;
 
-async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
-  const result = await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 });
-  const json = JSON.parse((result.content as { text: string }[])[0]!.text);
-  if (result.isError) throw new Error(`${name}: ${json.error}`);
-  return json;
-}
-
-/** Runs `use` with an MCP client on this agent's own `meshfleet serve`. */
-async function withServer<T>(use: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ name: `test-agent ${role}`, version: '0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: given.inheritedEnv as Record<string, string>, stderr: 'inherit' }));
-  try {
-    return await use(client);
-  } finally {
-    await client.close();
-  }
-}
-
 async function pipeline(): Promise<string> {
-  return withServer(async (client) => {
+  const client = await connectOwnServer(given);
+  try {
     const me = given.agentId!;
     const { agents } = await call(client, 'fleet_status', { fleet_id: given.fleetId });
     const order: string[] = agents.map((a: { id: string }) => a.id);
@@ -66,12 +48,19 @@ async function pipeline(): Promise<string> {
     const next = order[position + 1];
     if (next !== undefined) await call(client, 'send_message', { to_agent_id: next, type: 'handoff', payload: work });
     return work;
-  });
+  } finally {
+    await client.close();
+  }
 }
 
 /** A task-board prompt (test-agent-tasks.ts), on this agent's own server. */
-function onBoard(work: (call: Call) => Promise<string>): Promise<string> {
-  return withServer((client) => work((name, args) => call(client, name, args)));
+async function onBoard(work: (call: Call) => Promise<string>): Promise<string> {
+  const client = await connectOwnServer(given);
+  try {
+    return await work((name, args) => call(client, name, args));
+  } finally {
+    await client.close();
+  }
 }
 
 /** "<prefix><argument> <rest>" → [argument, rest]. */
@@ -148,7 +137,10 @@ async function main(prompt: string): Promise<void> {
   }
 }
 
-main(prompt).catch((err: Error) => {
+// `test-agent.js team`: whatever the prompt, play a seat of a team (see test-agent-team.ts), so a
+// template written for real agents (examples/) runs with this stand-in.
+const run = process.argv[2] === 'team' ? team(given).then((out) => { process.stdout.write(`${out}\n`); }) : main(prompt);
+run.catch((err: Error) => {
   process.stderr.write(`${role}: ${err.message}\n`);
   process.exitCode = 1;
 });
