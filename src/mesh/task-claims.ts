@@ -78,8 +78,8 @@ export function completeTask(
     const task = requireTask(store, taskId, now, fleetId);
     const holder = task.status === 'claimed' ? task.claimed_by : null;
     if (holder === null || ('agentId' in actor && actor.agentId !== holder)) {
-      const who = 'agentId' in actor ? `agent ${quote(actor.agentId)}` : 'anyone';
-      throw new MeshError('conflict', `Task ${quote(taskId)} is ${task.status === 'claimed' ? `claimed by agent ${quote(holder)}` : task.status}, not by ${who}; nothing was recorded.`,
+      const state = holder === null ? `${task.status}, not claimed` : `claimed by agent ${quote(holder)}, not by agent ${quote((actor as { agentId: string }).agentId)}`;
+      throw new MeshError('conflict', `Task ${quote(taskId)} is ${state}; nothing was recorded.`,
         task.status === 'open' ? 'The claim was returned (released, its lease expired, or its agent ended): claim it again before completing it.' : 'Only the agent holding a claim completes it; call next_task for other work.');
     }
     const status = outcome.success ? 'done' : 'failed';

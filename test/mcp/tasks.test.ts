@@ -156,6 +156,16 @@ describe('claims', () => {
     ]);
   });
 
+  it('the operator completes a claim in its holder\'s name, and cannot complete a task nobody holds', async () => {
+    const [schema, api] = await chain();
+    expect(await host.fails('complete_task', { task_id: schema, success: true, result: '' })).toMatch(/is open, not claimed; nothing was recorded\. The claim was returned/);
+    await host.ok('claim_task', { task_id: schema, agent_id: styler });
+    const done = await host.ok('complete_task', { task_id: schema, success: true, result: 'by hand' });
+    expect(done).toMatchObject({ agent_id: styler, now_ready: [api], outcome_keys: ['write', 'schema', 'tables', 'users'] });
+    expect(rawDatabase(host.dbPath).values('SELECT agent_id FROM routing_outcomes')).toEqual([styler, styler, styler, styler]);
+    expect(await host.fails('complete_task', { task_id: schema, success: true, result: '' })).toMatch(/is done, not claimed/);
+  });
+
   it('an agent that has ended cannot claim', async () => {
     const [schema] = await chain();
     await host.ok('claim_task', { task_id: schema, agent_id: coder });
