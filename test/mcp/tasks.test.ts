@@ -1,7 +1,10 @@
 // The task board through the tools, on a real database file: dependencies, claims, leases,
 // refusals, and what people see with sqlite3.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/store/package-root.js';
 import { rawDatabase } from '../helpers/database.js';
 import { hasSqliteCli } from '../helpers/files.js';
 import { eventually, startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
@@ -254,6 +257,22 @@ describe('bounds and paging', () => {
     expect(ready.tasks.every((t: { title: string }) => Number(t.title.split(' ')[1]) % 2 === 0)).toBe(true);
     expect((await host.ok('list_tasks', { fleet_id: fleetId, ready: true, offset: 100 })).tasks).toHaveLength(25);
     expect((await host.ok('list_tasks', { fleet_id: fleetId, status: 'done' })).tasks).toEqual([]);
+  });
+});
+
+describe('another process holding the write lock', () => {
+  it('next_task answers "locked, retry", claims nothing, and works once the lock is free', async () => {
+    const [schema] = await chain();
+    const contended = await startHarness({}, { dir: host.dir, dbPath: host.dbPath }, { busyTimeoutMs: 200 });
+    open.push(contended);
+    const holder = spawn(process.execPath, [join(packageRoot, 'test', 'helpers', 'hold-lock-child.mjs'), host.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await once(holder.stdout!, 'data');
+    expect(await contended.fails('next_task', { agent_id: coder })).toMatch(/^The database is locked by another process .*nothing was changed\. Retry the call in a moment\.$/);
+    holder.stdin!.end();
+    await once(holder, 'exit');
+    expect(readyIds()).toEqual([schema]);
+    expect((await contended.ok('next_task', { agent_id: coder })).task.id).toBe(schema);
+    expect(board()[0]).toMatchObject({ status: 'claimed', claimed_by: coder });
   });
 });
 
