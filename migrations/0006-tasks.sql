@@ -23,8 +23,9 @@ CREATE TABLE tasks (
 ) STRICT;
 -- ready_tasks, next_task, list_tasks with a status: the tasks of one fleet in one status.
 CREATE INDEX tasks_by_fleet ON tasks (fleet_id, status, priority, seq);
--- list_tasks: the tasks of one fleet in creation order.
-CREATE INDEX tasks_in_order ON tasks (fleet_id, seq);
+-- list_tasks: the tasks of one fleet in creation order; status rides along, so a page far down
+-- the board (or filtered by status) skips the rows before it without reading them.
+CREATE INDEX tasks_in_order ON tasks (fleet_id, seq, status);
 
 -- The skills a task needs, in the order given: routing keys for next_task and the outcomes
 -- complete_task records.

@@ -139,15 +139,21 @@ export function createTasks(store: Store, fleetId: string, specs: TaskSpec[], cr
       throw new MeshError('too_large', `Fleet ${quote(fleetId)} holds ${held} tasks; ${specs.length} more would pass the limit of ${MAX_FLEET_TASKS}.`,
         'Prune finished fleets, or run the work in another fleet.');
     }
-    // Resolved before anything is written, so an unknown dependency leaves no task behind.
+    // Resolved before anything is written, so an unknown dependency leaves no task behind. A new
+    // task is ready when every dependency is a task that is done already.
+    const ready = specs.map(() => true);
     const dependencies = specs.map((spec, i) => (spec.dependsOn ?? []).map((name, j) => {
       const inBatch = byRef.get(name);
-      if (inBatch !== undefined) return ids[inBatch]!;
+      if (inBatch !== undefined) {
+        ready[i] = false;
+        return ids[inBatch]!;
+      }
       const row = store.tasks.get(name, now);
       if (row === undefined || row.fleet_id !== fleetId) {
         throw new MeshError('not_found', `${where(i)}depends_on[${j}]: no task ${quote(name)} in fleet ${quote(fleetId)}${byRef.size > 0 ? ', and no task of this call has that ref' : ''}.`,
           'Name a task id from create_task or list_tasks of this fleet, or the ref of a task in the same create_tasks call.');
       }
+      if (row.status !== 'done') ready[i] = false;
       return row.id;
     }));
     specs.forEach((spec, i) => {
@@ -159,7 +165,7 @@ export function createTasks(store: Store, fleetId: string, specs: TaskSpec[], cr
       for (const dependsOnId of dependencies[i]!) store.tasks.insertDependency(ids[i]!, dependsOnId);
       recordEvent(store, { kind: 'task_created', fleetId, agentId: createdBy, data: { task_id: ids[i], title: spec.title, depends_on: dependencies[i] } }, now);
     });
-    return specs.map((spec, i) => ({ id: ids[i]!, ref: spec.ref ?? null, title: spec.title, ready: store.tasks.get(ids[i]!, now)!.ready === 1 }));
+    return specs.map((spec, i) => ({ id: ids[i]!, ref: spec.ref ?? null, title: spec.title, ready: ready[i]! }));
   });
 }
 

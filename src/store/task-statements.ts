@@ -100,17 +100,18 @@ export function prepareTaskStatements(db: BetterSqlite3.Database): TaskStatement
   const dependentsOf = lazy(() => db.prepare(
     `SELECT t.id FROM task_dependencies AS d JOIN tasks AS t ON t.id = d.task_id
       WHERE d.depends_on_id = ? ORDER BY t.seq LIMIT ?`).pluck());
-  // tasks_in_order: the page's rows are found first (readiness worked out only when asked for),
-  // and only they get their columns, so a far page does not compute every row before it.
-  const list = lazy(() => db.prepare(
+  // tasks_in_order: the page's rows are found first, and only they get their columns, so a far
+  // page does not work out every row before it. Readiness is looked at only when asked for.
+  const listed = (readyFilter: string) => db.prepare(
     `WITH page (seq) AS (
-       SELECT t.seq FROM tasks AS t LEFT JOIN task_claims AS c ON c.task_id = t.id
-        WHERE t.fleet_id = @fleet AND (@status IS NULL OR t.status = @status)
-          AND (@ready IS NULL OR (${CLAIMABLE} AND ${NOTHING_TO_WAIT_FOR}) = @ready)
+       SELECT t.seq FROM tasks AS t ${readyFilter === '' ? '' : 'LEFT JOIN task_claims AS c ON c.task_id = t.id'}
+        WHERE t.fleet_id = @fleet AND (@status IS NULL OR t.status = @status) ${readyFilter}
         ORDER BY t.seq LIMIT @limit OFFSET @offset)
      SELECT ${TASK_COLUMNS}, ${WAITING_ON} AS waiting_on, (${CLAIMABLE} AND ${WAITING_ON} = 0) AS ready
        FROM page CROSS JOIN tasks AS t ON t.seq = page.seq LEFT JOIN task_claims AS c ON c.task_id = t.id
-      ORDER BY t.seq`));
+      ORDER BY t.seq`);
+  const list = lazy(() => listed(''));
+  const listByReadiness = lazy(() => listed(`AND (${CLAIMABLE} AND ${NOTHING_TO_WAIT_FOR}) = @ready`));
   // tasks_by_fleet for the open ones; expired claims by their claim.
   const ready = lazy(() => db.prepare(
     `SELECT ${TASK_COLUMNS}, 0 AS waiting_on, 1 AS ready
@@ -154,9 +155,9 @@ export function prepareTaskStatements(db: BetterSqlite3.Database): TaskStatement
     get: (taskId, now) => get().get({ task: taskId, now }) as TaskRow | undefined,
     dependenciesOf: (taskId) => dependenciesOf().all(taskId) as { id: string; status: TaskStatus }[],
     dependentsOf: (taskId, limit) => dependentsOf().all(taskId, limit) as string[],
-    list: (fleetId, filter, now, offset, limit) => list().all({
-      fleet: fleetId, status: filter.status, ready: filter.ready === null ? null : filter.ready ? 1 : 0, now, offset, limit,
-    }) as TaskRow[],
+    list: (fleetId, filter, now, offset, limit) => (filter.ready === null
+      ? list().all({ fleet: fleetId, status: filter.status, now, offset, limit })
+      : listByReadiness().all({ fleet: fleetId, status: filter.status, ready: filter.ready ? 1 : 0, now, offset, limit })) as TaskRow[],
     ready: (fleetId, now, limit) => ready().all({ fleet: fleetId, now, limit }) as TaskRow[],
     claim: (taskId, agentId, now, expiresAt) => {
       claim().run(taskId, agentId, now, expiresAt);
