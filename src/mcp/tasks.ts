@@ -107,7 +107,6 @@ export function registerTaskTools(server: McpServer, deps: ToolDeps): void {
     inputSchema: { task_id: id('task_id'), agent_id: agentArg, lease_ms: leaseArg },
   }, (input) => toolResult(() => {
     const agentId = actingAgent(caller, input.agent_id, 'agent_id', 'claim tasks');
-    if (caller.kind !== 'operator') getTask(store, input.task_id, caller.fleetId);
     const claim = claimTask(store, input.task_id, agentId, input.lease_ms);
     return { task_id: claim.taskId, agent_id: claim.agentId, lease_expires_at: claim.leaseExpiresAt, renewed: claim.renewed };
   }));

@@ -65,7 +65,7 @@ function refuseUnclaimable(store: Store, task: TaskRow): void {
 /**
  * Finishes a claimed task: done (success) or failed. Records a routing outcome for the task's
  * keys and the agent that held it, so route_work and next_task learn from it. The holder may
- * finish its claim even after its lease expired, as long as nobody took the task meanwhile.
+ * finish its claim after its lease expired, until the claim is returned (see expireClaims).
  */
 export function completeTask(
   store: Store, taskId: string, actor: ClaimActor, outcome: { success: boolean; result: string }, fleetId?: string, now: number = Date.now(),
