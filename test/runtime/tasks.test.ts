@@ -172,7 +172,7 @@ describe('a fleet driven by tasks, end to end', () => {
         { role: 'planner', prompt: `tasks-plan:${plan}`, profile: 'lead' },
       ],
     });
-    const status = await settled(h, fleet_id, 60_000);
+    const status = await settled(h, fleet_id, 45_000);
     expect(status.fleet.status).toBe('complete');
     const board = rawDatabase(h.dbPath).rows<{ task_id: string; title: string; status: string }>(
       'SELECT task_id, title, status FROM task_board WHERE fleet_id = ?', fleet_id);
