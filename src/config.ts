@@ -70,6 +70,8 @@ export interface Config {
   database(flag?: string): DbLocation;
   /** The old server's ledger: AGENT_MESH_DATA_FILE, else ~/.config/opencode/agent-mesh.json. */
   readonly legacyLedgerPath: string;
+  /** MESHFLEET_AGENT_ID and MESHFLEET_FLEET_ID, as an agent process has them (for its git hooks). */
+  readonly agentIdentity: { agentId: string | undefined; fleetId: string | undefined };
   serve(flags: ServeFlags): ServeConfig;
   /**
    * The environment for a `meshfleet` child that must take its settings from its parent alone
@@ -104,6 +106,7 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     tempDir: set(given.TMPDIR) ?? tmpdir(),
     plainChildEnv: () => Object.fromEntries(Object.entries(given).filter(([name]) => !name.startsWith('MESHFLEET_'))),
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
+    agentIdentity: { agentId: set(given.MESHFLEET_AGENT_ID), fleetId: set(given.MESHFLEET_FLEET_ID) },
     serve: (flags) => {
       const runtime = readRuntime(flags.runtime, given.MESHFLEET_RUNTIME);
       return {

@@ -8,13 +8,14 @@ import { LedgerError } from '../store/legacy/ledger.js';
 import { isBusy, StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
+import { checkReservationsCommand } from './check-reservations.js';
 import { configCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
 import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [serveCommand, demoCommand, migrateCommand, pruneCommand, configCommand];
+export const COMMANDS: Command[] = [serveCommand, demoCommand, migrateCommand, pruneCommand, configCommand, checkReservationsCommand];
 
 function helpText(ctx: Context, commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -10,6 +10,7 @@ import { InboxPush, type PushOptions } from './push.js';
 import { registerFleetTools } from './fleets.js';
 import { registerMessageTools } from './messages.js';
 import { failed, malformedTextAt, useJsonErrors } from './result.js';
+import { registerReservationTools } from './reservations.js';
 import { registerRoutingTools } from './routing.js';
 import { registerSystemTools } from './system.js';
 import { registerTaskTools } from './tasks.js';
@@ -32,6 +33,7 @@ export function createMcpServer(deps: ToolDeps): McpServer {
   registerTemplateTools(offered, deps);
   registerTaskTools(offered, deps);
   registerSystemTools(offered, deps);
+  registerReservationTools(offered, deps);
   return server;
 }
 

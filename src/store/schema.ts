@@ -192,6 +192,21 @@ export interface FleetSummaryView {
   messages: number;
 }
 
+export interface FileReservationTable {
+  id: Generated<number>;
+  fleet_id: string;
+  agent_id: string;
+  /** A git wildmatch pattern relative to the repository root. */
+  pattern: string;
+  exclusive: 0 | 1;
+  reason: string;
+  created_at: number;
+  expires_at: number;
+  released_at: number | null;
+  /** The holder's id, or who forced the release ('operator', or a lead's id). */
+  released_by: string | null;
+}
+
 export interface Schema {
   meshfleet_meta: MetaTable;
   meshfleet_migrations: MigrationTable;
@@ -221,4 +236,5 @@ export interface Schema {
   ready_tasks: ReadyTaskView;
   inbox: InboxView;
   fleet_summary: FleetSummaryView;
+  file_reservations: FileReservationTable;
 }
