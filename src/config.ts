@@ -1,5 +1,5 @@
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { quote } from './mesh/limits.js';
 import { RUNTIMES, type RuntimeName } from './runtime/adapters.js';
 import type { Durability } from './store/open.js';
@@ -70,6 +70,8 @@ export interface Config {
   database(flag?: string): DbLocation;
   /** The old server's ledger: AGENT_MESH_DATA_FILE, else ~/.config/opencode/agent-mesh.json. */
   readonly legacyLedgerPath: string;
+  /** The folders of PATH, in order, where commands such as opencode and meshfleet itself are found. */
+  readonly searchPath: readonly string[];
   /** MESHFLEET_AGENT_ID and MESHFLEET_FLEET_ID, as an agent process has them (for its git hooks). */
   readonly agentIdentity: { agentId: string | undefined; fleetId: string | undefined };
   serve(flags: ServeFlags): ServeConfig;
@@ -106,6 +108,7 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     tempDir: set(given.TMPDIR) ?? tmpdir(),
     plainChildEnv: () => Object.fromEntries(Object.entries(given).filter(([name]) => !name.startsWith('MESHFLEET_'))),
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
+    searchPath: (given.PATH ?? '').split(delimiter).filter((dir) => dir !== '').map((dir) => resolve(cwd, dir)),
     agentIdentity: { agentId: set(given.MESHFLEET_AGENT_ID), fleetId: set(given.MESHFLEET_FLEET_ID) },
     serve: (flags) => {
       const runtime = readRuntime(flags.runtime, given.MESHFLEET_RUNTIME);
