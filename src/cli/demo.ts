@@ -59,7 +59,8 @@ async function runDemo(ctx: Context, example: Example, dbPath: string): Promise<
 
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, 'serve', '--db', dbPath, '--runtime', 'command'],
+    // --no-hub: the demo's agents end with the demo, and no hub outlives it in a temp folder.
+    args: [CLI, 'serve', '--db', dbPath, '--runtime', 'command', '--no-hub'],
     env: {
       ...ctx.config.plainChildEnv() as Record<string, string>,
       MESHFLEET_AGENT_COMMAND: `${shellWord(process.execPath)} ${shellWord(TEST_AGENT)} team`,

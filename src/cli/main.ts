@@ -11,6 +11,7 @@ import { processContext, type Context } from './context.js';
 // prints (test/cli/main.test.ts checks each against its command's own).
 export const COMMANDS: CommandEntry[] = [
   { name: 'serve', summary: 'Run the MCP server over stdio (what an MCP host launches)', load: async () => (await import('./serve.js')).serveCommand },
+  { name: 'hub', summary: 'Run the one long-lived process per database that starts and watches agents (status, stop)', load: async () => (await import('./hub.js')).hubCommand },
   { name: 'demo', summary: 'Run a whole fleet with the built-in test agent (no LLM): handoffs, a broadcast, routing, a template', load: async () => (await import('./demo.js')).demoCommand },
   { name: 'migrate', summary: 'Import a legacy agent-mesh JSON ledger (v0, v1, v2) into the database', load: async () => (await import('./migrate.js')).migrateCommand },
   { name: 'prune', summary: 'Delete settled fleets older than a given age, with their messages and history', load: async () => (await import('./prune.js')).pruneCommand },

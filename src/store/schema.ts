@@ -46,6 +46,18 @@ export interface SupervisorTable {
   heartbeat_at: number;
 }
 
+export interface HubLeaseTable {
+  slot: number;
+  hub_id: string;
+  pid: number;
+  pid_start: string | null;
+  started_at: number;
+  heartbeat_at: number;
+  listen: string | null;
+  log_path: string | null;
+  stop_request: 'stop' | 'drain' | null;
+}
+
 export interface MessageTable {
   seq: Generated<number>;
   id: string;
@@ -213,6 +225,7 @@ export interface Schema {
   fleets: FleetTable;
   agents: AgentTable;
   supervisors: SupervisorTable;
+  hub_lease: HubLeaseTable;
   messages: MessageTable;
   deliveries: DeliveryTable;
   capabilities: CapabilityTable;
