@@ -20,11 +20,15 @@ afterEach(async () => {
 
 type Call = (name: string, args?: Record<string, unknown>) => Promise<{ isError: boolean; json: any }>;
 
-/** A `meshfleet serve` process, as an agent's host runs it: `env` says who it acts for. */
+/**
+ * A `meshfleet serve` process, as a host runs it: `env` says who it acts for. It owns the agents
+ * it spawns (--no-hub), so that killing it orphans them: these tests are about claims of agents
+ * whose server dies. (With a hub, agents outlive the server, and so do their claims.)
+ */
 async function serveProcess(dbPath: string, env: Record<string, string> = {}): Promise<{ call: Call; pid: number }> {
   const transport = new StdioClientTransport({
     command: process.execPath, args: [CLI, 'serve', '--db', dbPath],
-    env: { PATH: process.env.PATH ?? '', MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: TEST_AGENT, ...env },
+    env: { PATH: process.env.PATH ?? '', MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: TEST_AGENT, MESHFLEET_NO_HUB: '1', ...env },
     stderr: 'pipe',
   });
   const client = new Client({ name: 'agent-host', version: '0' });
@@ -116,7 +120,7 @@ describe('a claim outlives no agent', () => {
 
     if (how === 'killed with SIGKILL') {
       const { agents: [agent] } = await h.ok('fleet_status', { fleet_id });
-      process.kill(agent.pid, 'SIGKILL');
+      process.kill(-agent.pid, 'SIGKILL'); // its process group: the command runtime's shell and the agent under it
     } else {
       await h.ok('set_fleet_timeout', { fleet_id, timeout_ms: await fleetTimeoutIn(h, fleet_id, 500) });
     }
