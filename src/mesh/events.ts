@@ -8,7 +8,8 @@ export type EventKind =
   | 'template_saved' | 'template_deleted' | 'template_imported'
   | 'task_created' | 'task_claimed' | 'task_lease_renewed' | 'task_completed' | 'task_failed' | 'task_released' | 'task_reopened'
   | 'task_blocked' | 'task_claim_returned' | 'task_lease_expired'
-  | 'files_reserved' | 'files_released';
+  | 'files_reserved' | 'files_released'
+  | 'workspace_removed' | 'workspace_kept';
 
 export interface EventRecord {
   kind: EventKind;
