@@ -15,7 +15,7 @@
 // wait until <file> exists), "record-env:<file>" (append this attempt's MESHFLEET_AGENT_TOKEN and
 // whether MESHFLEET_AUTH_TOKEN is set, as a JSON line).
 // Task board: "tasks[:skill,...]" (register the skills, then next_task and complete until no task
-// is open or claimed; print the titles done), "tasks-plan:<file>" (a lead: create_tasks with the
+// is open or claimed; print the titles done; "tasks-commit:…" also commits <title>.txt per task), "tasks-plan:<file>" (a lead: create_tasks with the
 // JSON list in <file>), "claim-and-hang:<file>" (claim the next ready task, write its id to
 // <file>, hang until killed).
 // With the argument `team` (MESHFLEET_AGENT_COMMAND="node .../test-agent.js team"), the prompt is
@@ -85,9 +85,10 @@ async function main(prompt: string): Promise<void> {
   }
   if (prompt === 'pipeline') {
     process.stdout.write(`${await pipeline()}\n`);
-  } else if (prompt === 'tasks' || prompt.startsWith('tasks:')) {
-    const skills = prompt === 'tasks' ? [] : prompt.slice('tasks:'.length).split(',').filter((s) => s !== '');
-    process.stdout.write(`${await onBoard((c) => workTasks(c, role, skills))}\n`);
+  } else if (/^tasks(-commit)?(:|$)/.test(prompt)) {
+    const [kind, list = ''] = prompt.split(':', 2) as [string, string?];
+    const skills = list.split(',').filter((s) => s !== '');
+    process.stdout.write(`${await onBoard((c) => workTasks(c, role, skills, kind === 'tasks-commit'))}\n`);
   } else if (prompt.startsWith('tasks-plan:')) {
     process.stdout.write(`${await onBoard((c) => planTasks(c, prompt.slice('tasks-plan:'.length)))}\n`);
   } else if (prompt.startsWith('claim-and-hang:')) {

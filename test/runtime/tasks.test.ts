@@ -1,6 +1,7 @@
 // The task board with real processes: agents' own `meshfleet serve` processes racing for claims,
 // agents killed while they hold one, and a whole fleet of test agents working a plan in order.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -157,18 +158,24 @@ describe('a claim outlives no agent', () => {
   });
 });
 
+/** The plan a lead puts on the board: a chain, a fork, a task of its own, and one that joins them. */
+function writePlan(dir: string): string {
+  const plan = join(dir, 'plan.json');
+  writeFileSync(plan, JSON.stringify([
+    { ref: 'schema', title: 'schema', description: 'tables', skills: ['sql'] },
+    { ref: 'api', title: 'api', description: 'endpoints', skills: ['python'], depends_on: ['schema'] },
+    { ref: 'ui', title: 'ui', description: 'forms', skills: ['react'], depends_on: ['api'] },
+    { ref: 'styles', title: 'styles', description: 'looks', skills: ['css'], depends_on: ['api'] },
+    { ref: 'docs', title: 'docs', description: 'readme', skills: ['writing'] },
+    { ref: 'release', title: 'release', description: 'ship it', depends_on: ['ui', 'styles', 'docs'] },
+  ]));
+  return plan;
+}
+
 describe('a fleet driven by tasks, end to end', () => {
   it('a lead puts a dependency graph on the board; workers claim and complete every task, each after its dependencies', async () => {
     const h = await fixtures.harness();
-    const plan = join(h.dir, 'plan.json');
-    writeFileSync(plan, JSON.stringify([
-      { ref: 'schema', title: 'schema', description: 'tables', skills: ['sql'] },
-      { ref: 'api', title: 'api', description: 'endpoints', skills: ['python'], depends_on: ['schema'] },
-      { ref: 'ui', title: 'ui', description: 'forms', skills: ['react'], depends_on: ['api'] },
-      { ref: 'styles', title: 'styles', description: 'looks', skills: ['css'], depends_on: ['api'] },
-      { ref: 'docs', title: 'docs', description: 'readme', skills: ['writing'] },
-      { ref: 'release', title: 'release', description: 'ship it', depends_on: ['ui', 'styles', 'docs'] },
-    ]));
+    const plan = writePlan(h.dir);
     const { fleet_id } = await h.ok('spawn_fleet', {
       agents: [
         { role: 'backend', prompt: 'tasks:sql,python' },
@@ -195,5 +202,37 @@ describe('a fleet driven by tasks, end to end', () => {
     expect(outputs.flat().sort()).toEqual(['api', 'docs', 'release', 'schema', 'styles', 'ui']);
     const results = rawDatabase(h.dbPath).values<string>('SELECT result FROM tasks WHERE fleet_id = ? ORDER BY seq', fleet_id);
     for (const result of results) expect(result).toMatch(/^(backend|frontend) did \w+$/);
+  });
+
+  it('workers in worktrees of their own commit each task on their own branch; collect_results shows the branches', async () => {
+    const h = await fixtures.harness();
+    const repo = join(h.dir, 'repo');
+    mkdirSync(repo);
+    const git = (args: string[]) => spawnSync('git', args, { cwd: repo, encoding: 'utf8' });
+    git(['init', '-q', '-b', 'main']);
+    writeFileSync(join(repo, 'README'), 'start\n');
+    git(['add', '.']);
+    git(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'start']);
+    const { fleet_id } = await h.ok('spawn_fleet', {
+      agents: [
+        { role: 'backend', prompt: 'tasks-commit:sql,python', workspace: 'worktree', repo },
+        { role: 'frontend', prompt: 'tasks-commit:react,css', workspace: 'worktree', repo },
+        { role: 'planner', prompt: `tasks-plan:${writePlan(h.dir)}`, profile: 'lead' },
+      ],
+    });
+    expect((await settled(h, fleet_id, 45_000)).fleet.status).toBe('complete');
+    const { results } = await h.ok('collect_results', { fleet_id });
+    const workers = results.filter((r: { role: string }) => r.role !== 'planner');
+    const subjects: string[] = [];
+    for (const worker of workers) {
+      expect(worker.workspace.branch).toBe(`meshfleet/${fleet_id}/${worker.agent_id}`);
+      const done = worker.output.trim().split(', ').filter((t: string) => t !== '');
+      // Its branch holds one commit per task it did, in the order it did them.
+      const log = git(['log', '--format=%s', '--reverse', `main..${worker.workspace.branch}`]).stdout.trim().split('\n').filter(Boolean);
+      expect(log).toEqual(done);
+      subjects.push(...log);
+    }
+    expect(subjects.sort()).toEqual(['api', 'docs', 'release', 'schema', 'styles', 'ui']);
+    expect(git(['status', '--porcelain']).stdout).toBe('');
   });
 });
