@@ -1,4 +1,4 @@
--- 0009: a task board per fleet. Tasks depend on other tasks of their fleet; an agent claims a
+-- 0010: a task board per fleet. Tasks depend on other tasks of their fleet; an agent claims a
 -- ready one (every dependency done) under a lease, and completes, releases or blocks it.
 --
 -- A task's status is the board's state: open (waiting for its dependencies, or ready), claimed
