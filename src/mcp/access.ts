@@ -57,6 +57,17 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   ping: EVERYONE,
   get_health: OPERATOR,
   prune: OPERATOR,
+  // The task board: leads plan, every agent works. Claims are the caller's own; a lead's release
+  // and block reach any task of its fleet (src/mcp/tasks.ts).
+  create_task: LEADS, // own fleet
+  create_tasks: LEADS, // own fleet
+  list_tasks: EVERYONE, // own fleet
+  get_task: EVERYONE, // own fleet
+  claim_task: EVERYONE, // as itself
+  next_task: EVERYONE, // as itself
+  complete_task: EVERYONE, // its own claims
+  release_task: EVERYONE, // its own claims; a lead any of its fleet
+  block_task: EVERYONE, // its own claims; a lead any of its fleet
   reserve_files: EVERYONE, // as itself, in its fleet
   renew_reservations: EVERYONE, // its own
   release_reservations: EVERYONE, // its own; a lead any of its fleet's, the operator any

@@ -9,6 +9,7 @@ import { actingAgent, actingFleet } from './access.js';
 import type { ToolDeps } from './deps.js';
 import { MeshError } from '../mesh/errors.js';
 import { toolResult } from './result.js';
+import { waitForChange } from './waiting.js';
 import { id, list, oneOf, text, whole } from './schemas.js';
 import { messageJson } from './wire.js';
 
@@ -112,24 +113,5 @@ export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
 
 /** Resolves true when a message is pending for the agent, false at the timeout or on cancel. */
 function waitForPending(deps: ToolDeps, agentId: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    deps.waits.pending += 1;
-    let finished = false;
-    const done = (arrived: boolean) => {
-      if (finished) return;
-      finished = true;
-      deps.waits.pending -= 1;
-      unsubscribe();
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(arrived);
-    };
-    const onAbort = () => done(false);
-    const unsubscribe = deps.changes.subscribe(() => {
-      if (hasPendingMessages(deps.store, agentId)) done(true);
-    });
-    const timer = setTimeout(() => done(false), timeoutMs);
-    timer.unref(); // a pending wait must not keep a server alive after its client has gone
-    signal.addEventListener('abort', onAbort);
-  });
+  return waitForChange(deps, () => hasPendingMessages(deps.store, agentId), timeoutMs, signal);
 }

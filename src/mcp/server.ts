@@ -13,6 +13,7 @@ import { failed, malformedTextAt, useJsonErrors } from './result.js';
 import { registerReservationTools } from './reservations.js';
 import { registerRoutingTools } from './routing.js';
 import { registerSystemTools } from './system.js';
+import { registerTaskTools } from './tasks.js';
 import { registerTemplateTools } from './templates.js';
 
 export const SERVER_INSTRUCTIONS = [
@@ -30,6 +31,7 @@ export function createMcpServer(deps: ToolDeps): McpServer {
   registerMessageTools(offered, deps);
   registerRoutingTools(offered, deps);
   registerTemplateTools(offered, deps);
+  registerTaskTools(offered, deps);
   registerSystemTools(offered, deps);
   registerReservationTools(offered, deps);
   return server;

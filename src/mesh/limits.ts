@@ -57,6 +57,23 @@ export const MAX_LINE_BYTES = 48 * 1_048_576;
 export const MAX_REPLY_BYTES = 4 * 1_048_576;
 /** How long an idempotency_key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** Task board (src/mesh/tasks.ts). A task's description is routed like route_work's: MAX_TASK_CHARS. */
+export const MAX_TASK_TITLE_CHARS = 200;
+export const MAX_TASK_DEPENDENCIES = 64;
+/** Tasks one create_tasks call may create, in one transaction. */
+export const MAX_TASK_BATCH = 1_000;
+export const MAX_FLEET_TASKS = 10_000;
+export const MIN_TASK_PRIORITY = -1_000;
+export const MAX_TASK_PRIORITY = 1_000;
+/** complete_task's result, as a message payload: MAX_PAYLOAD_BYTES. block_task's reason: MAX_DESCRIPTION_CHARS. */
+export const MAX_TASK_PAGE = 100;
+/** Routing keys of one task (its first keywords): complete_task records one outcome per key. */
+export const MAX_TASK_KEYS = 16;
+export const DEFAULT_LEASE_MS = 30 * 60_000;
+export const MIN_LEASE_MS = 1_000;
+export const MAX_LEASE_MS = 24 * 3_600_000;
+/** Ready tasks next_task scores at the best priority present: the oldest this many. */
+export const MAX_NEXT_TASK_CANDIDATES = 200;
 
 /** File reservations: patterns per reserve_files call, each pattern's length, the longest TTL. */
 export const MAX_RESERVATION_PATHS = 64;

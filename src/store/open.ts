@@ -15,6 +15,7 @@ import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outc
 import type { Schema } from './schema.js';
 import { lazy, prepareHotStatements, type HotStatements } from './statements.js';
 import { prepareSynonymStatements, type SynonymStatements } from './synonym-pairs.js';
+import { prepareTaskStatements, type TaskStatements } from './task-statements.js';
 import { prepareVacuumStatements, type VacuumStatements } from './vacuum.js';
 
 export type Durability = 'normal' | 'full';
@@ -53,6 +54,8 @@ export interface Store {
   readonly vacuum: VacuumStatements;
   /** `meshfleet verify`'s reads: consistency checks and the ledger chain (ledger-audit.ts). */
   readonly audit: AuditStatements;
+  /** The task board (task-statements.ts). */
+  readonly tasks: TaskStatements;
   /** Whether a write() is running on this connection (its callback is on the stack). */
   readonly inTransaction: boolean;
   /**
@@ -175,6 +178,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const retention = lazy(() => prepareRetentionStatements(db));
   const vacuum = lazy(() => prepareVacuumStatements(db));
   const audit = lazy(() => prepareAuditStatements(db));
+  const tasks = lazy(() => prepareTaskStatements(db));
   const store: Store = {
     path,
     sql,
@@ -186,6 +190,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get retention() { return retention(); },
     get vacuum() { return vacuum(); },
     get audit() { return audit(); },
+    get tasks() { return tasks(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {

@@ -164,6 +164,29 @@ export interface LegacyImportTable {
 
 export interface LegacyExtraTable { kind: string; record_key: string; body: string }
 
+export interface TaskTable {
+  seq: Generated<number>;
+  id: string;
+  fleet_id: string;
+  title: string;
+  description: string;
+  priority: Generated<number>;
+  status: Generated<'open' | 'claimed' | 'done' | 'failed' | 'blocked'>;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_by: string | null;
+  finished_at: number | null;
+  result: string | null;
+  blocked_reason: string | null;
+}
+
+export interface TaskSkillTable { task_id: string; position: number; skill: string }
+export interface TaskDependencyTable { task_id: string; depends_on_id: string }
+export interface TaskClaimTable { task_id: string; agent_id: string; claimed_at: number; expires_at: number }
+
+export interface ReadyTaskView { fleet_id: string; task_id: string; title: string; priority: number; created_at: number; skills: string | null }
+
 export interface InboxView {
   agent_id: string;
   message_id: string;
@@ -239,6 +262,11 @@ export interface Schema {
   legacy_imports: LegacyImportTable;
   legacy_extras: LegacyExtraTable;
   ledger_chain: LedgerChainTable;
+  tasks: TaskTable;
+  task_skills: TaskSkillTable;
+  task_dependencies: TaskDependencyTable;
+  task_claims: TaskClaimTable;
+  ready_tasks: ReadyTaskView;
   inbox: InboxView;
   fleet_summary: FleetSummaryView;
   file_reservations: FileReservationTable;

@@ -1,7 +1,7 @@
 // Every tool, called with hostile arguments: the server answers each call, stays up, leaks no
 // stack, SQL or schema dump, and an invalid call stores nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawDatabase } from '../helpers/database.js';
+import { rawDatabase, withRawDatabase } from '../helpers/database.js';
 import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
 
 const CALLS_PER_TOOL = 40;
@@ -73,7 +73,8 @@ const describeArgs = (args: unknown): string => {
   }
 };
 
-const counts = () => tables.map((t) => rawDatabase(h.store.path).value(`SELECT count(*) FROM "${t}"`));
+// One connection for all the counts of a call: a connection per table made this test slow on a busy machine.
+const counts = () => withRawDatabase(h.store.path, (db) => tables.map((t) => db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get()));
 const LEAKS = /\n\s+at |SQLITE_|SqliteError|ZodError|"code":|\bSELECT\b|\bINSERT INTO\b|Maximum call stack|undefined is not|Cannot read prop/;
 
 describe.each([['the operator\'s server', () => h], ['a lead agent\'s server', () => agentServer]])('%s', (_, server) => {

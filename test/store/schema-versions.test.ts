@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { claimPendingAgents, countUnclaimedAgents, readHubLease } from '../../src/hub/lease.js';
+import { markAgentFinished } from '../../src/mesh/fleets.js';
 import { getInbox } from '../../src/mesh/messages.js';
 import { verifyLedger } from '../../src/mesh/verify.js';
+import { claimTask } from '../../src/mesh/task-claims.js';
+import { createTasks } from '../../src/mesh/tasks.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
@@ -213,5 +216,24 @@ describe(`schema ${CHAIN - 1} → ${CHAIN}`, () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('First problem: link 1: messages seq 2 (message "m2") was altered');
     expect(run.stdout).toMatch(/^4 rows from before the chain were linked by the upgrade of \S+; the chain proves nothing about them before that\.$/m);
+describe('schema 9 → 10', () => {
+  it('fleets and agents from before the upgrade get an empty board they can plan on and claim from; an agent\'s end returns its claims', () => {
+    upgradeFrom(9, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at) VALUES ('a', 'f', 'r', 'p', 'running', 1);`);
+    expect(queryDb(dbPath, 'SELECT * FROM ready_tasks')).toEqual([]);
+    const upgraded = openStore(dbPath);
+    try {
+      const [first, second] = createTasks(upgraded, 'f', [{ ref: 'x', title: 'First', description: 'd' }, { title: 'Second', description: 'd', dependsOn: ['x'] }], null);
+      expect(queryDb(dbPath, 'SELECT task_id FROM ready_tasks')).toEqual([{ task_id: first!.id }]);
+      claimTask(upgraded, first!.id, 'a');
+      markAgentFinished(upgraded, 'a', { status: 'failed', output: null, error: 'killed' });
+      expect(queryDb(dbPath, 'SELECT task_id, status, claimed_by, waiting_on FROM task_board')).toEqual([
+        { task_id: first!.id, status: 'open', claimed_by: null, waiting_on: 0 },
+        { task_id: second!.id, status: 'open', claimed_by: null, waiting_on: 1 },
+      ]);
+    } finally {
+      upgraded.close();
+    }
   });
 });
