@@ -8,11 +8,14 @@ import { accessOf, identifyCaller, mayUse, type Caller } from './access.js';
 import type { ToolDeps } from './deps.js';
 import { InboxPush, type PushOptions } from './push.js';
 import { registerFleetTools } from './fleets.js';
+import { registerCouncilTools } from './councils.js';
 import { registerMessageTools } from './messages.js';
+import { registerReceiptTools } from './receipts.js';
 import { failed, malformedTextAt, useJsonErrors } from './result.js';
 import { registerRoutingTools } from './routing.js';
 import { registerSystemTools } from './system.js';
 import { registerTemplateTools } from './templates.js';
+import { registerThreadTools } from './threads.js';
 
 export const SERVER_INSTRUCTIONS = [
   'Meshfleet coordinates a fleet of agents on one SQLite database.',
@@ -27,6 +30,9 @@ export function createMcpServer(deps: ToolDeps): McpServer {
   const offered = offeredTools(server, deps.caller);
   registerFleetTools(offered, deps);
   registerMessageTools(offered, deps);
+  registerThreadTools(offered, deps);
+  registerReceiptTools(offered, deps);
+  registerCouncilTools(offered, deps);
   registerRoutingTools(offered, deps);
   registerTemplateTools(offered, deps);
   registerSystemTools(offered, deps);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { log } from '../log.js';
+import { settleDueCouncils } from '../mesh/councils.js';
 import { FINAL_AGENT_STATUSES, getAgent, requireFleet, type Agent } from '../mesh/fleets.js';
 import { hashToken, newAgentToken } from '../mesh/tokens.js';
 import {
@@ -63,6 +64,9 @@ export class Supervisor {
     this.scheduler.every('the timeout check', tickMs, () => this.enforceTimeouts(Date.now()));
     this.scheduler.every('the process check', tickMs, () => this.endVanished(Date.now()));
     this.scheduler.every('the supervisor heartbeat', heartbeatEveryMs, () => this.beat(Date.now()));
+    // Council deadlines decide without anyone calling tally_council. Every server sweeps (a
+    // decided council is never decided twice); the hub will own this timer where there is one.
+    this.scheduler.every('the council deadlines', tickMs, () => settleDueCouncils(this.store, Date.now()));
     if (reclaims) {
       guarded('the reclaim of dead servers\' agents', () => this.reclaim());
       this.scheduler.every('the reclaim of dead servers\' agents', reclaimEveryMs, () => this.reclaim());

@@ -13,7 +13,9 @@ import { prepareRetentionStatements, type RetentionStatements } from './retentio
 import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outcomes.js';
 import type { Schema } from './schema.js';
 import { lazy, prepareHotStatements, type HotStatements } from './statements.js';
+import { prepareSearchQuery, type SearchQuery } from './search-query.js';
 import { prepareSynonymStatements, type SynonymStatements } from './synonym-pairs.js';
+import { prepareThreadStatements, type ThreadStatements } from './thread-query.js';
 import { prepareVacuumStatements, type VacuumStatements } from './vacuum.js';
 
 export type Durability = 'normal' | 'full';
@@ -50,6 +52,10 @@ export interface Store {
   readonly taxonomy: TaxonomyStatements;
   readonly retention: RetentionStatements;
   readonly vacuum: VacuumStatements;
+  /** get_thread and get_inbox's thread filter (thread-query.ts). */
+  readonly threads: ThreadStatements;
+  /** search_messages over the full-text index (search-query.ts). */
+  readonly search: SearchQuery;
   /** Whether a write() is running on this connection (its callback is on the stack). */
   readonly inTransaction: boolean;
   /**
@@ -171,6 +177,8 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const taxonomy = lazy(() => prepareTaxonomyStatements(db));
   const retention = lazy(() => prepareRetentionStatements(db));
   const vacuum = lazy(() => prepareVacuumStatements(db));
+  const threads = lazy(() => prepareThreadStatements(db));
+  const search = lazy(() => prepareSearchQuery(db));
   const store: Store = {
     path,
     sql,
@@ -181,6 +189,8 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get taxonomy() { return taxonomy(); },
     get retention() { return retention(); },
     get vacuum() { return vacuum(); },
+    get threads() { return threads(); },
+    search: (match, filter) => search()(match, filter),
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {

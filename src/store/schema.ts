@@ -56,6 +56,9 @@ export interface MessageTable {
   payload: string;
   correlation_id: string | null;
   sent_at: number;
+  /** Schema 6: an optional subject, and the thread the message belongs to (migration 0006). */
+  subject: string | null;
+  thread_id: string | null;
 }
 
 export interface DeliveryTable {
@@ -114,6 +117,35 @@ export interface ReceiptTable {
   action: string;
   recorded_at: number;
   note: string | null;
+}
+
+export type CouncilOutcome = 'ratified' | 'rejected' | 'expired';
+export type CouncilSilence = 'abstain' | 'approve';
+
+export interface CouncilTable {
+  message_id: string;
+  fleet_id: string;
+  proposer_id: string;
+  subject: string;
+  quorum: number;
+  silence: CouncilSilence;
+  opened_at: number;
+  deadline_at: number | null;
+  outcome: CouncilOutcome | null;
+  decided_at: number | null;
+  reason: string | null;
+}
+
+export interface CouncilVoterTable { council_id: string; agent_id: string; weight: number; required: 0 | 1 }
+
+export interface CouncilVoteTable {
+  id: Generated<number>;
+  council_id: string;
+  agent_id: string;
+  approve: 0 | 1;
+  note: string | null;
+  cast_at: number;
+  superseded_at: number | null;
 }
 
 export interface EventTable {
@@ -187,6 +219,9 @@ export interface Schema {
   templates: TemplateTable;
   template_agents: TemplateAgentTable;
   receipts: ReceiptTable;
+  councils: CouncilTable;
+  council_voters: CouncilVoterTable;
+  council_votes: CouncilVoteTable;
   events: EventTable;
   send_keys: SendKeyTable;
   legacy_imports: LegacyImportTable;

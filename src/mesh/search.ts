@@ -1,0 +1,66 @@
+// search_messages: full-text search over subjects and payloads (FTS5, bm25 ranking), filtered.
+import type { Store } from '../store/open.js';
+import { SearchSyntaxError, type SearchFilter, type SearchHitRow } from '../store/search-query.js';
+import { MeshError } from './errors.js';
+import { MAX_SEARCH_QUERY_CHARS, MAX_SNIPPET_CHARS, quote } from './limits.js';
+
+export interface SearchHit {
+  messageId: string;
+  fleetId: string;
+  fromAgentId: string;
+  toAgentId: string;
+  type: string;
+  subject: string | null;
+  threadId: string | null;
+  correlationId: string | null;
+  sentAt: number;
+  /** The best-matching passage, matched words in [brackets]. */
+  snippet: string;
+  /** bm25 relevance: higher is better. */
+  score: number;
+}
+
+export interface SearchOptions extends Omit<SearchFilter, 'limit'> {
+  limit: number;
+  /** Treat the query as plain words (each quoted), not FTS5 syntax. */
+  literal: boolean;
+}
+
+const HINT = 'Use words, "quoted phrases", AND / OR / NOT, prefix* and NEAR(a b); quote anything else '
+  + '("src/store/open.ts"), or pass literal: true to search the words as written.';
+
+export function searchMessages(store: Store, query: string, options: SearchOptions): SearchHit[] {
+  if (query.length > MAX_SEARCH_QUERY_CHARS) {
+    throw new MeshError('too_large', `query is ${query.length} characters; the limit is ${MAX_SEARCH_QUERY_CHARS}.`, 'Search for a few distinctive words.');
+  }
+  const match = options.literal ? literalQuery(query) : query;
+  if (match.trim() === '') throw new MeshError('invalid', 'query is empty.', 'Pass the words to search for.');
+  let rows: SearchHitRow[];
+  try {
+    rows = store.search(match, { ...options });
+  } catch (err) {
+    if (err instanceof SearchSyntaxError) {
+      throw new MeshError('invalid', `query ${quote(query)} is not valid search syntax (${err.message}).`, HINT);
+    }
+    throw err;
+  }
+  return rows.map((r) => ({
+    messageId: r.id, fleetId: r.fleet_id, fromAgentId: r.from_agent_id, toAgentId: r.to_agent_id, type: r.type, subject: r.subject,
+    threadId: r.thread_id, correlationId: r.correlation_id, sentAt: r.sent_at,
+    snippet: cut(r.snippet),
+    // bm25() is lower for better matches; turned around so that people read "higher is better".
+    score: -r.score,
+  }));
+}
+
+/** Each whitespace-separated word as an FTS5 string ("" inside doubled): all must appear. */
+export function literalQuery(query: string): string {
+  return query.split(/\s+/).filter((word) => word !== '').map((word) => `"${word.replaceAll('"', '""')}"`).join(' ');
+}
+
+/** At most MAX_SNIPPET_CHARS, not splitting a surrogate pair. */
+function cut(text: string): string {
+  if (text.length <= MAX_SNIPPET_CHARS) return text;
+  const last = text.charCodeAt(MAX_SNIPPET_CHARS - 1);
+  return `${text.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_SNIPPET_CHARS - 1 : MAX_SNIPPET_CHARS)}…`;
+}
