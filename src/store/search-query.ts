@@ -59,12 +59,13 @@ export function prepareSearchQuery(db: BetterSqlite3.Database): SearchQuery {
     try {
       return search.all({ match, fleet: f.fleetId, sender: f.fromAgentId, recipient: f.toAgentId, since: f.sinceMs, limit: f.limit }) as SearchHitRow[];
     } catch (err) {
-      // FTS5 parses the query when the statement runs: its complaints ("fts5: syntax error near
-      // ...", "no such column: x" for a column filter, "unknown special query") are the user's
-      // query, not our SQL, which was prepared above.
-      const message = (err as Error).message;
-      if ((err as { code?: unknown }).code === 'SQLITE_ERROR' && /^(fts5: |no such column|unknown special query)/.test(message)) {
-        throw new SearchSyntaxError(message.replace(/^fts5: /, ''), { cause: err });
+      // FTS5 parses the query when the statement runs, and every complaint of its parser is a
+      // plain SQLITE_ERROR ("fts5: syntax error near ...", "unterminated string", "no such
+      // column: x" for a column filter, "unknown special query: ..."). The statement itself was
+      // prepared above, so an SQLITE_ERROR here is the query's; busy, corrupt and the like carry
+      // other codes and stay errors of ours.
+      if ((err as { code?: unknown }).code === 'SQLITE_ERROR') {
+        throw new SearchSyntaxError((err as Error).message.replace(/^fts5: /, ''), { cause: err });
       }
       throw err;
     }
