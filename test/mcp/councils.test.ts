@@ -135,4 +135,14 @@ describe('councils', () => {
       await agent.close();
     }
   });
+
+  it('prune takes a settled fleet\'s councils, voters and votes with it', async () => {
+    const council = await open({ quorum: 2 });
+    await vote(council.council_id, a, true);
+    await eventually(() => expect(rawDatabase(h.dbPath).value("SELECT count(*) FROM agents WHERE fleet_id = ? AND status IN ('pending', 'running')", fleetId)).toBe(0));
+    rawDatabase(h.dbPath).run("UPDATE fleets SET status = 'complete', completed_at = 1 WHERE id = ?", fleetId);
+    expect((await h.ok('prune', { older_than: '1d' })).counts.fleets).toBe(1);
+    const db = rawDatabase(h.dbPath);
+    expect([db.value('SELECT count(*) FROM councils'), db.value('SELECT count(*) FROM council_voters'), db.value('SELECT count(*) FROM council_votes')]).toEqual([0, 0, 0]);
+  });
 });
