@@ -35,9 +35,10 @@ export function searchMessages(store: Store, query: string, options: SearchOptio
   }
   const match = options.literal ? literalQuery(query) : query;
   if (match.trim() === '') throw new MeshError('invalid', 'query is empty.', 'Pass the words to search for.');
+  indexPendingMessages(store, Infinity);
   let rows: SearchHitRow[];
   try {
-    rows = store.search(match, { ...options });
+    rows = store.search.query(match, { ...options });
   } catch (err) {
     if (err instanceof SearchSyntaxError) {
       throw new MeshError('invalid', `query ${quote(query)} is not valid search syntax (${err.message}).`, HINT);
@@ -51,6 +52,24 @@ export function searchMessages(store: Store, query: string, options: SearchOptio
     // bm25() is lower for better matches; turned around so that people read "higher is better".
     score: -r.score,
   }));
+}
+
+/** Queued messages indexed per write transaction: about 10 ms of the write lock each. */
+export const INDEX_BATCH = 2_000;
+
+/**
+ * Indexes messages waiting in the full-text queue (migration 0006), at most `max`, in batches of
+ * INDEX_BATCH, each its own write. The process that owns timers calls it every tick, so the
+ * index trails sends by a tick at most; search_messages calls it for everything before reading.
+ * Returns how many it indexed.
+ */
+export function indexPendingMessages(store: Store, max = INDEX_BATCH): number {
+  let indexed = 0;
+  while (indexed < max && store.search.hasPending()) {
+    const batch = Math.min(INDEX_BATCH, max - indexed);
+    indexed += store.write(() => store.search.indexPending(batch));
+  }
+  return indexed;
 }
 
 /** Each whitespace-separated word as an FTS5 string ("" inside doubled): all must appear. */

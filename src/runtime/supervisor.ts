@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { log } from '../log.js';
 import { settleDueCouncils } from '../mesh/councils.js';
+import { indexPendingMessages } from '../mesh/search.js';
 import { FINAL_AGENT_STATUSES, getAgent, requireFleet, type Agent } from '../mesh/fleets.js';
 import { hashToken, newAgentToken } from '../mesh/tokens.js';
 import {
@@ -67,6 +68,8 @@ export class Supervisor {
     // Council deadlines decide without anyone calling tally_council. Every server sweeps (a
     // decided council is never decided twice); the hub will own this timer where there is one.
     this.scheduler.every('the council deadlines', tickMs, () => settleDueCouncils(this.store, Date.now()));
+    // New messages wait in a queue for the full-text index (migration 0006); index them in batches.
+    this.scheduler.every('the search index', tickMs, () => indexPendingMessages(this.store));
     if (reclaims) {
       guarded('the reclaim of dead servers\' agents', () => this.reclaim());
       this.scheduler.every('the reclaim of dead servers\' agents', reclaimEveryMs, () => this.reclaim());

@@ -13,7 +13,7 @@ import { prepareRetentionStatements, type RetentionStatements } from './retentio
 import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outcomes.js';
 import type { Schema } from './schema.js';
 import { lazy, prepareHotStatements, type HotStatements } from './statements.js';
-import { prepareSearchQuery, type SearchQuery } from './search-query.js';
+import { prepareSearchStatements, type SearchStatements } from './search-query.js';
 import { prepareSynonymStatements, type SynonymStatements } from './synonym-pairs.js';
 import { prepareThreadStatements, type ThreadStatements } from './thread-query.js';
 import { prepareVacuumStatements, type VacuumStatements } from './vacuum.js';
@@ -54,8 +54,8 @@ export interface Store {
   readonly vacuum: VacuumStatements;
   /** get_thread and get_inbox's thread filter (thread-query.ts). */
   readonly threads: ThreadStatements;
-  /** search_messages over the full-text index (search-query.ts). */
-  readonly search: SearchQuery;
+  /** search_messages over the full-text index, and its indexing queue (search-query.ts). */
+  readonly search: SearchStatements;
   /** Whether a write() is running on this connection (its callback is on the stack). */
   readonly inTransaction: boolean;
   /**
@@ -178,7 +178,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const retention = lazy(() => prepareRetentionStatements(db));
   const vacuum = lazy(() => prepareVacuumStatements(db));
   const threads = lazy(() => prepareThreadStatements(db));
-  const search = lazy(() => prepareSearchQuery(db));
+  const search = lazy(() => prepareSearchStatements(db));
   const store: Store = {
     path,
     sql,
@@ -190,7 +190,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get retention() { return retention(); },
     get vacuum() { return vacuum(); },
     get threads() { return threads(); },
-    search: (match, filter) => search()(match, filter),
+    get search() { return search(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {

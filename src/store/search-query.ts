@@ -51,23 +51,48 @@ export const SEARCH_SQL = `SELECT m.seq, m.id, m.fleet_id, m.from_agent_id, m.to
  ORDER BY score, m.seq
  LIMIT @limit`;
 
-export type SearchQuery = (match: string, filter: SearchFilter) => SearchHitRow[];
+export interface SearchStatements {
+  /** Ranked matches; a query FTS5 cannot parse throws SearchSyntaxError. */
+  query(match: string, filter: SearchFilter): SearchHitRow[];
+  /** Whether messages wait to be indexed (migration 0006's queue). */
+  hasPending(): boolean;
+  /** Indexes up to `max` queued messages, oldest first, as one batch. Call inside a write. */
+  indexPending(max: number): number;
+}
 
-export function prepareSearchQuery(db: BetterSqlite3.Database): SearchQuery {
+// The queue's oldest `max` seqs are indexed, then removed from it; both statements read the same
+// rows because they run in one write transaction.
+const INDEX_PENDING = `INSERT INTO messages_fts (rowid, subject, payload)
+  SELECT m.seq, m.subject, m.payload FROM messages_fts_pending AS p JOIN messages AS m ON m.seq = p.seq ORDER BY p.seq LIMIT ?`;
+const UNQUEUE = 'DELETE FROM messages_fts_pending WHERE seq IN (SELECT seq FROM messages_fts_pending ORDER BY seq LIMIT ?)';
+
+export function prepareSearchStatements(db: BetterSqlite3.Database): SearchStatements {
   const search = db.prepare(SEARCH_SQL);
-  return (match, f) => {
-    try {
-      return search.all({ match, fleet: f.fleetId, sender: f.fromAgentId, recipient: f.toAgentId, since: f.sinceMs, limit: f.limit }) as SearchHitRow[];
-    } catch (err) {
-      // FTS5 parses the query when the statement runs, and every complaint of its parser is a
-      // plain SQLITE_ERROR ("fts5: syntax error near ...", "unterminated string", "no such
-      // column: x" for a column filter, "unknown special query: ..."). The statement itself was
-      // prepared above, so an SQLITE_ERROR here is the query's; busy, corrupt and the like carry
-      // other codes and stay errors of ours.
-      if ((err as { code?: unknown }).code === 'SQLITE_ERROR') {
-        throw new SearchSyntaxError((err as Error).message.replace(/^fts5: /, ''), { cause: err });
-      }
-      throw err;
-    }
+  const hasPending = db.prepare('SELECT 1 FROM messages_fts_pending LIMIT 1').pluck();
+  const index = db.prepare(INDEX_PENDING);
+  const unqueue = db.prepare(UNQUEUE);
+  return {
+    hasPending: () => hasPending.get() !== undefined,
+    indexPending: (max) => {
+      index.run(max);
+      return unqueue.run(max).changes;
+    },
+    query: (match, f) => runSearch(search, match, f),
   };
+}
+
+function runSearch(search: BetterSqlite3.Statement, match: string, f: SearchFilter): SearchHitRow[] {
+  try {
+    return search.all({ match, fleet: f.fleetId, sender: f.fromAgentId, recipient: f.toAgentId, since: f.sinceMs, limit: f.limit }) as SearchHitRow[];
+  } catch (err) {
+    // FTS5 parses the query when the statement runs, and every complaint of its parser is a
+    // plain SQLITE_ERROR ("fts5: syntax error near ...", "unterminated string", "no such
+    // column: x" for a column filter, "unknown special query: ..."). The statement itself was
+    // prepared above, so an SQLITE_ERROR here is the query's; busy, corrupt and the like carry
+    // other codes and stay errors of ours.
+    if ((err as { code?: unknown }).code === 'SQLITE_ERROR') {
+      throw new SearchSyntaxError((err as Error).message.replace(/^fts5: /, ''), { cause: err });
+    }
+    throw err;
+  }
 }

@@ -100,6 +100,19 @@ describe('search_messages', () => {
     rawDatabase(h.dbPath).run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)");
   });
 
+  it('a message deleted or edited while still queued for the index leaves no trace in it', async () => {
+    const kept = await send(lead, coder, 'kept words');
+    // One transaction, so no tick can index in between: queued, edited, another queued and deleted.
+    rawDatabase(h.dbPath).exec(`
+      INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at) VALUES ('raw-1', '${fleetId}', '${lead}', '${coder}', 'handoff', 'doomed words', 1);
+      UPDATE messages SET payload = 'edited kept words' WHERE id = '${kept}';
+      DELETE FROM messages WHERE id = 'raw-1';`);
+    expect(await search('doomed')).toEqual([]);
+    expect(ids(await search('edited'))).toEqual([kept]);
+    expect(rawDatabase(h.dbPath).value('SELECT count(*) FROM messages_fts_pending')).toBe(0);
+    rawDatabase(h.dbPath).run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)");
+  });
+
   it('an agent searches its own fleet only; the operator any fleet or all', async () => {
     const ours = await send(lead, coder, 'secret plan');
     const theirs = (await h.ok('send_message', { fleet_id: otherFleet, from_agent_id: outsider, to_agent_id: outsider2, type: 'handoff', payload: 'secret plan' })).message_id;

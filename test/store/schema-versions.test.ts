@@ -15,7 +15,7 @@ import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
 import { databasePerTest, queryDb, rawDatabase } from '../helpers/database.js';
 import { FIXTURES, hasSqliteCli, runCli } from '../helpers/files.js';
-import { startHarness } from '../helpers/mesh.js';
+import { eventually, startHarness } from '../helpers/mesh.js';
 
 let dir: string;
 let dbPath: string;
@@ -158,6 +158,8 @@ describe('schema 5 → 6', () => {
       await h.ok('receipt', { agent_id: coder, message_id: root, action: 'started' });
       const council = await h.ok('open_council', { fleet_id: fleetId, from_agent_id: lead, subject: 'merge it', quorum: 1 });
       await h.ok('cast_vote', { message_id: council.council_id, agent_id: coder, approve: true });
+      // New messages wait in messages_fts_pending until a tick or a search indexes them.
+      await eventually(() => expect(rawDatabase(dbPath).value('SELECT count(*) FROM messages_fts_pending')).toBe(0));
     } finally {
       await h.close();
     }
