@@ -32,7 +32,8 @@ export function registerCouncilTools(server: McpServer, deps: ToolDeps): void {
       details: text('details', MAX_COUNCIL_DETAILS_CHARS).optional().describe(`The proposal in full (at most ${MAX_COUNCIL_DETAILS_CHARS} characters); the subject when omitted`),
       quorum: whole('quorum', 1, MAX_FLEET_VOTERS * MAX_VOTE_WEIGHT).describe('Weight of approvals needed (each voter weighs 1 unless weights says otherwise)'),
       voters: list('voters', id('a voter'), MAX_FLEET_VOTERS, 1).optional().describe('Agents of the fleet who vote; default every agent but the proposer'),
-      weights: z.record(id('a weights key'), whole('a weight', 1, MAX_VOTE_WEIGHT), { error: 'weights must be an object of agent id → whole number' }).optional()
+      weights: z.record(id('a weights key'), whole('a weight', 1, MAX_VOTE_WEIGHT), { error: 'weights must be an object of agent id → whole number' })
+        .refine((w) => Object.keys(w).length <= MAX_FLEET_VOTERS, { error: `weights names more than ${MAX_FLEET_VOTERS} agents; it may name only voters` }).optional()
         .describe(`Agent id → weight, 1 to ${MAX_VOTE_WEIGHT} (default 1)`),
       required_signoffs: list('required_signoffs', id('a sign-off'), MAX_FLEET_VOTERS).optional().describe('Voters whose own approval is required'),
       deadline_ms: whole('deadline_ms', 1, MAX_COUNCIL_DEADLINE_MS, ' ms').optional().describe('Voting closes this many ms from now (max 30 days); none when omitted'),

@@ -46,7 +46,7 @@ export function registerThreadTools(server: McpServer, deps: ToolDeps): void {
       limit: whole('limit', 1, MAX_SEARCH_LIMIT).optional().describe(`At most this many results (default ${DEFAULT_SEARCH_LIMIT}, max ${MAX_SEARCH_LIMIT})`),
     },
   }, (input) => toolResult(() => {
-    const hits = searchMessages(store, input.query, {
+    const { hits, unindexed } = searchMessages(store, input.query, {
       literal: input.literal ?? false, fleetId: readableFleet(caller, input.fleet_id, 'search'), fromAgentId: input.from ?? null,
       toAgentId: input.to ?? null, sinceMs: input.since ?? null, limit: input.limit ?? DEFAULT_SEARCH_LIMIT,
     });
@@ -55,6 +55,8 @@ export function registerThreadTools(server: McpServer, deps: ToolDeps): void {
         message_id: h.messageId, fleet_id: h.fleetId, from_agent_id: h.fromAgentId, to_agent_id: h.toAgentId, type: h.type, subject: h.subject,
         thread_id: h.threadId, correlation_id: h.correlationId, timestamp: h.sentAt, snippet: h.snippet, score: h.score,
       })),
+      // Only when another process's write kept the newest messages from being indexed first.
+      ...(unindexed > 0 ? { unindexed, note: `${unindexed} newest messages are not searchable yet (another process holds the database's write lock); search again in a moment.` } : {}),
     };
   }));
 }

@@ -1,5 +1,6 @@
 // search_messages: full-text search over subjects and payloads (FTS5, bm25 ranking), filtered.
 import type { Store } from '../store/open.js';
+import { isBusy } from '../store/errors.js';
 import { SearchSyntaxError, type SearchFilter, type SearchHitRow } from '../store/search-query.js';
 import { MeshError } from './errors.js';
 import { MAX_SEARCH_QUERY_CHARS, MAX_SNIPPET_CHARS, quote } from './limits.js';
@@ -29,13 +30,28 @@ export interface SearchOptions extends Omit<SearchFilter, 'limit'> {
 const HINT = 'Use words, "quoted phrases", AND / OR / NOT, prefix* and NEAR(a b); quote anything else '
   + '("src/store/open.ts"), or pass literal: true to search the words as written.';
 
-export function searchMessages(store: Store, query: string, options: SearchOptions): SearchHit[] {
+/** How long a search waits for another process's write lock to index the queue before reading without it. */
+const INDEX_BUSY_TIMEOUT_MS = 200;
+
+/**
+ * Ranked matches, and how many newest messages were left out because the queue could not be
+ * indexed (another process held the write lock): 0 almost always.
+ */
+export function searchMessages(store: Store, query: string, options: SearchOptions): { hits: SearchHit[]; unindexed: number } {
   if (query.length > MAX_SEARCH_QUERY_CHARS) {
     throw new MeshError('too_large', `query is ${query.length} characters; the limit is ${MAX_SEARCH_QUERY_CHARS}.`, 'Search for a few distinctive words.');
   }
   const match = options.literal ? literalQuery(query) : query;
   if (match.trim() === '') throw new MeshError('invalid', 'query is empty.', 'Pass the words to search for.');
-  indexPendingMessages(store, Infinity);
+  // A search is a read: behind another process's long write it answers from what is indexed
+  // rather than wait, and says how many messages that leaves out.
+  let unindexed = 0;
+  try {
+    store.withBusyTimeout(INDEX_BUSY_TIMEOUT_MS, () => indexPendingMessages(store, Infinity));
+  } catch (err) {
+    if (!isBusy(err)) throw err;
+    unindexed = store.search.pendingCount();
+  }
   let rows: SearchHitRow[];
   try {
     rows = store.search.query(match, { ...options });
@@ -45,13 +61,14 @@ export function searchMessages(store: Store, query: string, options: SearchOptio
     }
     throw err;
   }
-  return rows.map((r) => ({
+  const hits = rows.map((r) => ({
     messageId: r.id, fleetId: r.fleet_id, fromAgentId: r.from_agent_id, toAgentId: r.to_agent_id, type: r.type, subject: r.subject,
     threadId: r.thread_id, correlationId: r.correlation_id, sentAt: r.sent_at,
     snippet: cut(r.snippet),
     // bm25() is lower for better matches; turned around so that people read "higher is better".
     score: -r.score,
   }));
+  return { hits, unindexed };
 }
 
 /** Queued messages indexed per write transaction: about 10 ms of the write lock each. */

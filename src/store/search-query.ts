@@ -56,6 +56,7 @@ export interface SearchStatements {
   query(match: string, filter: SearchFilter): SearchHitRow[];
   /** Whether messages wait to be indexed (migration 0006's queue). */
   hasPending(): boolean;
+  pendingCount(): number;
   /** Indexes up to `max` queued messages, oldest first, as one batch. Call inside a write. */
   indexPending(max: number): number;
 }
@@ -69,10 +70,12 @@ const UNQUEUE = 'DELETE FROM messages_fts_pending WHERE seq IN (SELECT seq FROM 
 export function prepareSearchStatements(db: BetterSqlite3.Database): SearchStatements {
   const search = db.prepare(SEARCH_SQL);
   const hasPending = db.prepare('SELECT 1 FROM messages_fts_pending LIMIT 1').pluck();
+  const pendingCount = db.prepare('SELECT count(*) FROM messages_fts_pending').pluck();
   const index = db.prepare(INDEX_PENDING);
   const unqueue = db.prepare(UNQUEUE);
   return {
     hasPending: () => hasPending.get() !== undefined,
+    pendingCount: () => pendingCount.get() as number,
     indexPending: (max) => {
       index.run(max);
       return unqueue.run(max).changes;

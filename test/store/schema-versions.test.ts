@@ -137,13 +137,13 @@ describe('schema 5 → 6', () => {
     try {
       expect(getThread(upgraded, 'm2', 'f', 0, 100).messages.map((m) => m.id)).toEqual(['m3', 'm1', 'm2']);
       expect(getThread(upgraded, 'm1', 'g', 0, 100).messages.map((m) => m.id)).toEqual(['x1']);
-      expect(searchMessages(upgraded, 'parser', { literal: false, fleetId: 'f', fromAgentId: null, toAgentId: null, sinceMs: null, limit: 10 }).map((h) => h.messageId).sort())
+      expect(searchMessages(upgraded, 'parser', { literal: false, fleetId: 'f', fromAgentId: null, toAgentId: null, sinceMs: null, limit: 10 }).hits.map((h) => h.messageId).sort())
         .toEqual(['m1', 'm2']);
       expect(getReceipts(upgraded, 'm1', 'f', 0, 10).receipts).toEqual([{ messageId: 'm1', agentId: 'b', action: 'seen', note: 'old', recordedAt: 7 }]);
       // Writers that leave thread_id out (sqlite3, a legacy import) get it from the trigger.
       rawDatabase(dbPath).run("INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at) VALUES ('m4', 'f', 'a', 'b', 'result', 'late reply', 'm3', 9)");
       expect(getThread(upgraded, 'm1', 'f', 0, 100).messages.map((m) => m.id)).toEqual(['m3', 'm1', 'm2', 'm4']);
-      expect(searchMessages(upgraded, 'late', { literal: false, fleetId: null, fromAgentId: null, toAgentId: null, sinceMs: null, limit: 10 }).map((h) => h.messageId)).toEqual(['m4']);
+      expect(searchMessages(upgraded, 'late', { literal: false, fleetId: null, fromAgentId: null, toAgentId: null, sinceMs: null, limit: 10 }).hits.map((h) => h.messageId)).toEqual(['m4']);
     } finally {
       upgraded.close();
     }
