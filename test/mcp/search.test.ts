@@ -1,5 +1,9 @@
 // search_messages: bm25 ranking, snippets, filters, odd query syntax as tool errors, fleets apart.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/store/package-root.js';
 import { rawDatabase } from '../helpers/database.js';
 import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
 
@@ -126,4 +130,23 @@ describe('search_messages', () => {
       await agent.close();
     }
   });
+
+  it('behind another process\'s long write, answers from the index and says what it left out', async () => {
+    const indexed = await send(lead, coder, 'indexed words');
+    expect(ids(await search('words'))).toEqual([indexed]);
+    // A message queued, then a transaction of another process that keeps the write lock.
+    rawDatabase(h.dbPath).run(`INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at) VALUES ('raw-2', '${fleetId}', '${lead}', '${coder}', 'handoff', 'queued words', 1)`);
+    const holder = spawn(process.execPath, [join(packageRoot, 'test', 'helpers', 'hold-lock-child.mjs'), h.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await once(holder.stdout!, 'data');
+      const answer = await h.ok('search_messages', { query: 'words' });
+      // Unless a tick indexed it before the lock was taken, the queued one is left out and counted.
+      if (answer.unindexed === undefined) expect(ids(answer.results).sort()).toEqual([indexed, 'raw-2'].sort());
+      else expect(answer).toMatchObject({ unindexed: 1, results: [{ message_id: indexed }] });
+    } finally {
+      holder.stdin!.end();
+      await once(holder, 'exit');
+    }
+    expect(new Set(ids(await search('words')))).toEqual(new Set([indexed, 'raw-2']));
+  }, 30_000);
 });
