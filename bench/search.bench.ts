@@ -1,6 +1,6 @@
 // npm run bench (fifth part): full-text search and what its index costs a send.
 // 1. A send (sendMessage: checks, message row, delivery, FTS triggers) with 10,000 messages stored,
-//    on schema 6 as shipped, beside the same database with the FTS triggers dropped (today's send
+//    on the schema as shipped, beside the same database with the FTS triggers dropped (today's send
 //    before the index: the same rows and the other indexes), at two payload sizes.
 // 2. search_messages p50 with 1,000,000 messages stored (100 fleets of 10,000; payloads of ~25
 //    words drawn from a 2,000-word vocabulary, each with a unique ticket number): a unique token,
@@ -25,8 +25,8 @@ const VOCABULARY = 2_000;
 
 /**
  * How a send meets the full-text index: `queued` as shipped (the trigger queues the message, a
- * timer indexes batches), `none` (the triggers dropped: a send as before schema 6), `inline` (the
- * trigger indexes the message in the send's own transaction: the design schema 6 did not take).
+ * timer indexes batches), `none` (the triggers dropped: a send as before the search index), `inline` (the
+ * trigger indexes the message in the send's own transaction: the design not taken).
  */
 type Indexing = 'queued' | 'none' | 'inline';
 
@@ -74,7 +74,7 @@ async function sendCost(): Promise<void> {
   const long = `${sentence(1)} `.repeat(80); // ~12 KB
   const bench = new Bench({ name: `send one message (sendMessage, one transaction), ${STORED.toLocaleString('en')} already stored`, time: 2_000 });
   let i = STORED;
-  const label = { none: 'no index (before schema 6)', queued: 'queued for the index (schema 6)', inline: 'indexed in the send\'s transaction' };
+  const label = { none: 'no index (before the search index)', queued: 'queued for the index (as shipped)', inline: 'indexed in the send\'s transaction' };
   for (const size of ['200 B', '12 KB'] as const) {
     for (const indexing of ['none', 'queued', 'inline'] as const) {
       bench.add(`${label[indexing]}, ${size}`, () => stores[indexing].send(size === '200 B' ? sentence(i++) : long));
@@ -108,11 +108,11 @@ async function sendOverStdio(): Promise<void> {
   let n = 0;
   bench.add('ping (the protocol floor)', () => servers[0]!.client.callTool({ name: 'ping', arguments: {} }));
   for (const s of servers) {
-    bench.add(`send_message, ${s.indexing === 'none' ? 'no index (before schema 6)' : s.indexing === 'queued' ? 'queued for the index (schema 6)' : 'indexed in the send\'s transaction'}`,
+    bench.add(`send_message, ${s.indexing === 'none' ? 'no index (before the search index)' : s.indexing === 'queued' ? 'queued for the index (as shipped)' : 'indexed in the send\'s transaction'}`,
       () => s.client.callTool({ name: 'send_message', arguments: { ...s.message, payload: sentence(n++) } }));
   }
   await bench.run();
-  report(bench, 'send_message, no index (before schema 6)');
+  report(bench, 'send_message, no index (before the search index)');
   for (const s of servers) await s.client.close();
   scratch.dispose();
 }

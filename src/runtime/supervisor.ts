@@ -68,7 +68,7 @@ export class Supervisor {
     // Council deadlines decide without anyone calling tally_council. Every server sweeps (a
     // decided council is never decided twice); the hub will own this timer where there is one.
     this.scheduler.every('the council deadlines', tickMs, () => settleDueCouncils(this.store, Date.now()));
-    // New messages wait in a queue for the full-text index (migration 0006); index them in batches.
+    // New messages wait in a queue for the full-text index (migration 0008); index them in batches.
     this.scheduler.every('the search index', tickMs, () => indexPendingMessages(this.store));
     if (reclaims) {
       guarded('the reclaim of dead servers\' agents', () => this.reclaim());

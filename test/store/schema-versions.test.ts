@@ -5,6 +5,7 @@ import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { claimPendingAgents, countUnclaimedAgents, readHubLease } from '../../src/hub/lease.js';
 import { getInbox } from '../../src/mesh/messages.js';
 import { getReceipts } from '../../src/mesh/receipts.js';
 import { searchMessages } from '../../src/mesh/search.js';
@@ -115,9 +116,41 @@ describe('schema 4 → 5', () => {
 });
 
 describe('schema 5 → 6', () => {
+  it('adds file reservations with no rows and a live_reservations view, existing fleets untouched, readable at the sqlite3 prompt', () => {
+    upgradeFrom(5, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'coder', 'p', 'running');`);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM file_reservations')).toEqual([{ n: 0 }]);
+    expect(queryDb(dbPath, 'SELECT id, status FROM fleets')).toEqual([{ id: 'f', status: 'running' }]);
+    const now = Date.now();
+    rawDatabase(dbPath).run(`INSERT INTO file_reservations (fleet_id, agent_id, pattern, exclusive, created_at, expires_at) VALUES
+      ('f', 'a1', 'src/**', 1, ${now}, ${now + 3_600_000}), ('f', 'a1', 'old/**', 1, ${now - 10}, ${now - 5})`);
+    expect(queryDb(dbPath, 'SELECT pattern FROM live_reservations')).toEqual([{ pattern: 'src/**' }]);
+  });
+});
+
+describe('schema 6 → 7', () => {
+  it('starts with no hub, and agents left pending and unstarted before the upgrade wait in the hub\'s queue; legacy rows do not', () => {
+    upgradeFrom(6, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at) VALUES ('waiting', 'f', 'r', 'p', 'pending', 5);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('legacy', 'f', 'r', 'p', 'pending');`);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM hub_lease')).toEqual([{ n: 0 }]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(readHubLease(upgraded)).toBeUndefined();
+      expect(countUnclaimedAgents(upgraded)).toBe(1);
+      expect(claimPendingAgents(upgraded, 'hub-1', 10).map((a) => a.id)).toEqual(['waiting']);
+    } finally {
+      upgraded.close();
+    }
+  });
+});
+
+describe('schema 7 → 8', () => {
   it('threads, indexes for search and keeps receipts of messages stored before the upgrade', async () => {
     // A reply chain, a free-form correlation id, a reply across fleets (no thread), a receipt.
-    upgradeFrom(5, `
+    upgradeFrom(7, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1), ('g', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'r', 'p', 'running'), ('b', 'f', 'r', 'p', 'running'), ('z', 'g', 'r', 'p', 'running');
       INSERT INTO messages (seq, id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at) VALUES
