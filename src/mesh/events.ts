@@ -7,6 +7,7 @@ export type EventKind =
   | 'messages_sent' | 'capability_registered' | 'routing_outcome_recorded'
   | 'template_saved' | 'template_deleted' | 'template_imported'
   | 'files_reserved' | 'files_released'
+  | 'workspace_removed' | 'workspace_kept'
   | 'council_opened' | 'council_decided';
 
 export interface EventRecord {

@@ -16,6 +16,7 @@ import { passedDeadline, retryDelayMs, whySupervisorIsDead } from './policy.js';
 import { isSameProcess, processStartTime, signalGroup } from './processes.js';
 import { guarded, guardedAsync, Scheduler } from './scheduler.js';
 import { settingsFrom, type Settings, type SupervisorOptions } from './supervisor-settings.js';
+import { retireSettledWorkspaces } from './workspaces.js';
 
 export { MAX_CAPTURE_BYTES } from './attempt.js';
 export type { SupervisorOptions } from './supervisor-settings.js';
@@ -68,9 +69,11 @@ export class Supervisor {
     // Council deadlines decide without anyone calling tally_council. Every server sweeps (a
     // decided council is never decided twice); the hub will own this timer where there is one.
     this.scheduler.every('the council deadlines', tickMs, () => settleDueCouncils(this.store, Date.now()));
-    // New messages wait in a queue for the full-text index (migration 0008); index them in batches.
+    // New messages wait in a queue for the full-text index (migration 0009); index them in batches.
     this.scheduler.every('the search index', tickMs, () => indexPendingMessages(this.store));
     if (reclaims) {
+      // Worktrees of settled fleets: removed when clean, else kept (runtime/workspaces.ts).
+      this.scheduler.every('the worktree sweep', tickMs, () => retireSettledWorkspaces(this.store));
       guarded('the reclaim of dead servers\' agents', () => this.reclaim());
       this.scheduler.every('the reclaim of dead servers\' agents', reclaimEveryMs, () => this.reclaim());
     }

@@ -36,7 +36,15 @@ export interface AgentTable {
   profile: Generated<AgentProfile>;
   /** Hex SHA-256 of the agent's MESHFLEET_AGENT_TOKEN; null for agents from before schema 4. */
   token_hash: string | null;
+  /** Its own git worktree (schema 6): null for agents that share the server's folder. */
+  workspace_repo: Generated<string | null>;
+  workspace_path: Generated<string | null>;
+  workspace_branch: Generated<string | null>;
+  workspace_base: Generated<string | null>;
+  workspace_state: Generated<WorkspaceState | null>;
 }
+
+export type WorkspaceState = 'active' | 'removed' | 'kept';
 
 export interface SupervisorTable {
   id: string;
@@ -68,7 +76,7 @@ export interface MessageTable {
   payload: string;
   correlation_id: string | null;
   sent_at: number;
-  /** Schema 8: an optional subject, and the thread the message belongs to (migration 0008). */
+  /** Schema 9: an optional subject, and the thread the message belongs to (migration 0009). */
   subject: string | null;
   thread_id: string | null;
 }

@@ -15,7 +15,7 @@ export interface NewMessage {
   correlationId: string | null;
   sentAt: number;
   subject?: string | null;
-  /** Left out, the database works it out from correlation_id (migration 0008's trigger). */
+  /** Left out, the database works it out from correlation_id (migration 0009's trigger). */
   threadId?: string | null;
 }
 

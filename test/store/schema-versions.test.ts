@@ -148,9 +148,20 @@ describe('schema 6 → 7', () => {
 });
 
 describe('schema 7 → 8', () => {
+  it('gives existing agents no workspace (they keep running where they did), and the new columns take one', () => {
+    upgradeFrom(7, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'coder', 'p', 'running');`);
+    expect(queryDb(dbPath, 'SELECT workspace_path, workspace_state FROM agents')).toEqual([{ workspace_path: null, workspace_state: null }]);
+    rawDatabase(dbPath).run("UPDATE agents SET workspace_path = '/w', workspace_state = 'kept' WHERE id = 'a1'");
+    expect(() => rawDatabase(dbPath).run("UPDATE agents SET workspace_state = 'lost' WHERE id = 'a1'")).toThrow(/CHECK constraint failed/);
+  });
+});
+
+describe('schema 8 → 9', () => {
   it('threads, indexes for search and keeps receipts of messages stored before the upgrade', async () => {
     // A reply chain, a free-form correlation id, a reply across fleets (no thread), a receipt.
-    upgradeFrom(7, `
+    upgradeFrom(8, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1), ('g', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'r', 'p', 'running'), ('b', 'f', 'r', 'p', 'running'), ('z', 'g', 'r', 'p', 'running');
       INSERT INTO messages (seq, id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at) VALUES
