@@ -1,6 +1,6 @@
 // Councils: a proposal sent to voters, decided by weighted votes (council-rules.ts). Each change
 // is one write transaction that re-tallies and stores the first final outcome; the outcome row
-// never changes after that (a trigger of migration 0009 refuses it).
+// never changes after that (a trigger of migration 0010 refuses it).
 import type { Store } from '../store/open.js';
 import type { CouncilOutcome, CouncilSilence, CouncilTable } from '../store/schema.js';
 import { tallyCouncil, type CouncilRules, type CouncilVoter, type Tally } from './council-rules.js';

@@ -159,7 +159,7 @@ function insert(store: Store, msg: OutgoingMessage, now: number, agentOf: Lookup
 export function writeMessage(store: Store, msg: OutgoingMessage, recipients: readonly string[], now: number, messageId: string = newId('msg')): string {
   const correlationId = msg.correlationId ?? null;
   // A reply joins the thread of the message it names; a free-form correlation id is a thread of
-  // its own; anything else starts a thread (migration 0009 does the same for other writers).
+  // its own; anything else starts a thread (migration 0010 does the same for other writers).
   const threadId = correlationId === null ? messageId : store.hot.threadOf(correlationId, msg.fleetId) ?? correlationId;
   const messageSeq = store.hot.insertMessage({
     id: messageId, fleetId: msg.fleetId, fromAgentId: msg.fromAgentId, toAgentId: msg.toAgentId, type: msg.type,

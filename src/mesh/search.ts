@@ -75,7 +75,7 @@ export function searchMessages(store: Store, query: string, options: SearchOptio
 export const INDEX_BATCH = 2_000;
 
 /**
- * Indexes messages waiting in the full-text queue (migration 0009), at most `max`, in batches of
+ * Indexes messages waiting in the full-text queue (migration 0010), at most `max`, in batches of
  * INDEX_BATCH, each its own write. The process that owns timers calls it every tick, so the
  * index trails sends by a tick at most; search_messages calls it for everything before reading.
  * Returns how many it indexed.

@@ -69,7 +69,7 @@ export class Supervisor {
     // Council deadlines decide without anyone calling tally_council. Every server sweeps (a
     // decided council is never decided twice); the hub will own this timer where there is one.
     this.scheduler.every('the council deadlines', tickMs, () => settleDueCouncils(this.store, Date.now()));
-    // New messages wait in a queue for the full-text index (migration 0009); index them in batches.
+    // New messages wait in a queue for the full-text index (migration 0010); index them in batches.
     this.scheduler.every('the search index', tickMs, () => indexPendingMessages(this.store));
     if (reclaims) {
       // Worktrees of settled fleets: removed when clean, else kept (runtime/workspaces.ts).

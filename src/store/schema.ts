@@ -76,7 +76,7 @@ export interface MessageTable {
   payload: string;
   correlation_id: string | null;
   sent_at: number;
-  /** Schema 9: an optional subject, and the thread the message belongs to (migration 0009). */
+  /** Schema 10: an optional subject, and the thread the message belongs to (migration 0010). */
   subject: string | null;
   thread_id: string | null;
 }

@@ -1,4 +1,4 @@
-// search_messages' query: FTS5 over subjects and payloads (migration 0009), ranked by bm25 with a
+// search_messages' query: FTS5 over subjects and payloads (migration 0010), ranked by bm25 with a
 // subject match worth twice a payload match, then filtered by fleet, sender, recipient and time.
 // The MATCH is the only constraint the index can use, so the filters are checked on the joined
 // message row of each match (a primary-key lookup).
@@ -54,7 +54,7 @@ export const SEARCH_SQL = `SELECT m.seq, m.id, m.fleet_id, m.from_agent_id, m.to
 export interface SearchStatements {
   /** Ranked matches; a query FTS5 cannot parse throws SearchSyntaxError. */
   query(match: string, filter: SearchFilter): SearchHitRow[];
-  /** Whether messages wait to be indexed (migration 0009's queue). */
+  /** Whether messages wait to be indexed (migration 0010's queue). */
   hasPending(): boolean;
   pendingCount(): number;
   /** Indexes up to `max` queued messages, oldest first, as one batch. Call inside a write. */

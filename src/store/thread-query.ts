@@ -1,6 +1,6 @@
 // A thread's messages in send order, and one agent's pending messages of a thread. Both read the
 // thread as two index lookups: its root by id (a message that starts a thread is not in
-// messages_by_thread, see migration 0009) and the rest as a range of messages_by_thread.
+// messages_by_thread, see migration 0010) and the rest as a range of messages_by_thread.
 import type BetterSqlite3 from 'better-sqlite3';
 import { INBOX_COLUMNS, named, type InboxRow } from './inbox-query.js';
 

@@ -27,7 +27,7 @@ export function prepareVacuumStatements(db: BetterSqlite3.Database): VacuumState
       return mode === 1 ? 'full' : mode === 2 ? 'incremental' : 'none';
     },
     full: () => {
-      // A delete from the full-text index (migration 0009) only records that the entry is gone;
+      // A delete from the full-text index (migration 0010) only records that the entry is gone;
       // merging the index's segments drops deleted entries for good, so VACUUM can free their pages.
       db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')");
       db.exec('VACUUM');

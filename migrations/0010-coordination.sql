@@ -1,4 +1,4 @@
--- 0009: threads, full-text search, receipts by tool, and councils.
+-- 0010: threads, full-text search, receipts by tool, and councils.
 --
 -- Threads. A message may carry a subject; its thread_id is the thread it belongs to: a reply
 -- (correlation_id naming a message of the same fleet) joins that message's thread, a message
