@@ -54,6 +54,13 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   spawn_from_template: EVERYONE, // the spec for all; spawn: true (start the fleet) the operator only, as spawn_fleet
   delete_fleet_template: OPERATOR,
   import_fleet_template: OPERATOR,
+  receipt: EVERYONE, // as itself, messages of its fleet
+  get_receipts: EVERYONE, // own fleet's messages
+  open_council: EVERYONE, // as itself, in its fleet
+  cast_vote: EVERYONE, // as itself
+  tally_council: EVERYONE, // own fleet's councils
+  get_thread: EVERYONE, // own fleet
+  search_messages: EVERYONE, // own fleet
   ping: EVERYONE,
   get_health: OPERATOR,
   prune: OPERATOR,
@@ -159,4 +166,10 @@ export function fleetMember(store: Store, caller: Caller, agentId: string, actio
       'Name an agent of your own fleet (see fleet_status).');
   }
   return agentId;
+}
+
+/** The fleet a read is limited to: an agent's own (another is refused); the operator's choice, or every fleet. */
+export function readableFleet(caller: Caller, given: string | undefined, action: string): string | null {
+  if (caller.kind === 'operator') return given ?? null;
+  return actingFleet(caller, given, action);
 }

@@ -9,7 +9,8 @@ export type EventKind =
   | 'task_created' | 'task_claimed' | 'task_lease_renewed' | 'task_completed' | 'task_failed' | 'task_released' | 'task_reopened'
   | 'task_blocked' | 'task_claim_returned' | 'task_lease_expired'
   | 'files_reserved' | 'files_released'
-  | 'workspace_removed' | 'workspace_kept';
+  | 'workspace_removed' | 'workspace_kept'
+  | 'council_opened' | 'council_decided';
 
 export interface EventRecord {
   kind: EventKind;

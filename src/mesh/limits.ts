@@ -86,3 +86,24 @@ export const DEFAULT_RESERVATION_TTL_MS = 3_600_000;
 export const MAX_RESERVATION_REASON_CHARS = 500;
 /** Reservations one fleet may hold at once (live ones), so a conflict check stays short. */
 export const MAX_LIVE_RESERVATIONS_PER_FLEET = 1_000;
+/** A message's subject (and a council's). */
+export const MAX_SUBJECT_CHARS = 200;
+/** A receipt's action label ("seen", "started", "done", ...) and its note; a vote's note. */
+export const MAX_RECEIPT_ACTION_CHARS = 32;
+export const MAX_NOTE_CHARS = 2_000;
+/** search_messages: the query text, and results per call. */
+export const MAX_SEARCH_QUERY_CHARS = 1_000;
+export const DEFAULT_SEARCH_LIMIT = 20;
+export const MAX_SEARCH_LIMIT = 100;
+/** A snippet is cut to this many characters (one "word" may be a 64 KiB run without spaces). */
+export const MAX_SNIPPET_CHARS = 500;
+/** get_thread: messages per page (a page also stops before MAX_REPLY_BYTES). */
+export const DEFAULT_THREAD_LIMIT = 100;
+export const MAX_THREAD_LIMIT = 1_000;
+/** Councils: a vote's weight, and how far away a deadline may be (30 days). */
+export const MAX_VOTE_WEIGHT = 1_000;
+export const MAX_COUNCIL_DEADLINE_MS = 30 * 24 * 3_600_000;
+/** Voters of one council: every agent of a fleet at most. */
+export const MAX_FLEET_VOTERS = 64;
+/** A council's proposal text: at most 48 KiB of UTF-8, so the message with its trailer stays under MAX_PAYLOAD_BYTES. */
+export const MAX_COUNCIL_DETAILS_CHARS = 16_000;

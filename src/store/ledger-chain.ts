@@ -11,7 +11,7 @@ export type ChainedTable = 'messages' | 'events';
  * before the column existed keep the hash they were chained with.
  */
 export const CHAINED_COLUMNS: Readonly<Record<ChainedTable, readonly string[]>> = {
-  messages: ['seq', 'id', 'fleet_id', 'from_agent_id', 'to_agent_id', 'type', 'payload', 'correlation_id', 'sent_at'],
+  messages: ['seq', 'id', 'fleet_id', 'from_agent_id', 'to_agent_id', 'type', 'payload', 'correlation_id', 'sent_at', 'subject'],
   events: ['id', 'kind', 'fleet_id', 'agent_id', 'data', 'recorded_at'],
 };
 

@@ -14,8 +14,10 @@ import { prepareRetentionStatements, type RetentionStatements } from './retentio
 import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outcomes.js';
 import type { Schema } from './schema.js';
 import { lazy, prepareHotStatements, type HotStatements } from './statements.js';
+import { prepareSearchStatements, type SearchStatements } from './search-query.js';
 import { prepareSynonymStatements, type SynonymStatements } from './synonym-pairs.js';
 import { prepareTaskStatements, type TaskStatements } from './task-statements.js';
+import { prepareThreadStatements, type ThreadStatements } from './thread-query.js';
 import { prepareVacuumStatements, type VacuumStatements } from './vacuum.js';
 
 export type Durability = 'normal' | 'full';
@@ -56,6 +58,10 @@ export interface Store {
   readonly audit: AuditStatements;
   /** The task board (task-statements.ts). */
   readonly tasks: TaskStatements;
+  /** get_thread and get_inbox's thread filter (thread-query.ts). */
+  readonly threads: ThreadStatements;
+  /** search_messages over the full-text index, and its indexing queue (search-query.ts). */
+  readonly search: SearchStatements;
   /** Whether a write() is running on this connection (its callback is on the stack). */
   readonly inTransaction: boolean;
   /**
@@ -179,6 +185,8 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const vacuum = lazy(() => prepareVacuumStatements(db));
   const audit = lazy(() => prepareAuditStatements(db));
   const tasks = lazy(() => prepareTaskStatements(db));
+  const threads = lazy(() => prepareThreadStatements(db));
+  const search = lazy(() => prepareSearchStatements(db));
   const store: Store = {
     path,
     sql,
@@ -191,6 +199,8 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get vacuum() { return vacuum(); },
     get audit() { return audit(); },
     get tasks() { return tasks(); },
+    get threads() { return threads(); },
+    get search() { return search(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {

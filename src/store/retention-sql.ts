@@ -51,7 +51,7 @@ export interface RetentionStatements {
   deleteOutcomesOf(fleetId: string, limit: number): number;
   deleteSendKeysOf(fleetId: string, limit: number): number;
   deleteReservationsOf(fleetId: string, limit: number): number;
-  /** Deletes the fleet row, its agents and their capabilities (skills and terms cascade). */
+  /** Deletes the fleet row, its agents and their capabilities (skills and terms cascade), and its councils. */
   deleteFleet(fleetId: string): { agents: number; capabilities: number };
   deleteFleetlessEvents(cutoff: number, limit: number): number;
   /** What a prune at this cutoff would delete now. One statement, so one consistent snapshot. */
@@ -82,6 +82,8 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
   const capabilitiesOf = db.prepare(CAPABILITIES_OF).pluck();
   const deleteCapability = db.prepare('DELETE FROM capabilities WHERE agent_id = ?');
   const deleteAgents = db.prepare('DELETE FROM agents WHERE fleet_id = ?');
+  // councils_by_fleet; voters and votes cascade. Not counted: a council is its proposal message.
+  const deleteCouncils = db.prepare('DELETE FROM councils WHERE fleet_id = ?');
   const deleteFleetRow = db.prepare('DELETE FROM fleets WHERE id = ?');
   // events_fleetless_by_time.
   const deleteFleetless = db.prepare(
@@ -135,6 +137,7 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
       const capabilities = (capabilitiesOf.all({ fleet: fleetId }) as string[])
         .reduce((n, agentId) => n + deleteCapability.run(agentId).changes, 0);
       const agents = deleteAgents.run(fleetId).changes;
+      deleteCouncils.run(fleetId);
       deleteFleetRow.run(fleetId);
       return { agents, capabilities };
     },

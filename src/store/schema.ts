@@ -76,6 +76,9 @@ export interface MessageTable {
   payload: string;
   correlation_id: string | null;
   sent_at: number;
+  /** Schema 11: an optional subject, and the thread the message belongs to (migration 0011). */
+  subject: string | null;
+  thread_id: string | null;
 }
 
 export interface DeliveryTable {
@@ -134,6 +137,35 @@ export interface ReceiptTable {
   action: string;
   recorded_at: number;
   note: string | null;
+}
+
+export type CouncilOutcome = 'ratified' | 'rejected' | 'expired';
+export type CouncilSilence = 'abstain' | 'approve';
+
+export interface CouncilTable {
+  message_id: string;
+  fleet_id: string;
+  proposer_id: string;
+  subject: string;
+  quorum: number;
+  silence: CouncilSilence;
+  opened_at: number;
+  deadline_at: number | null;
+  outcome: CouncilOutcome | null;
+  decided_at: number | null;
+  reason: string | null;
+}
+
+export interface CouncilVoterTable { council_id: string; agent_id: string; weight: number; required: 0 | 1 }
+
+export interface CouncilVoteTable {
+  id: Generated<number>;
+  council_id: string;
+  agent_id: string;
+  approve: 0 | 1;
+  note: string | null;
+  cast_at: number;
+  superseded_at: number | null;
 }
 
 export interface EventTable {
@@ -257,6 +289,9 @@ export interface Schema {
   templates: TemplateTable;
   template_agents: TemplateAgentTable;
   receipts: ReceiptTable;
+  councils: CouncilTable;
+  council_voters: CouncilVoterTable;
+  council_votes: CouncilVoteTable;
   events: EventTable;
   send_keys: SendKeyTable;
   legacy_imports: LegacyImportTable;

@@ -15,6 +15,9 @@ export interface NewMessage {
   payload: string;
   correlationId: string | null;
   sentAt: number;
+  subject?: string | null;
+  /** Left out, the database works it out from correlation_id (migration 0011's trigger). */
+  threadId?: string | null;
 }
 
 export interface NewDelivery {
@@ -48,6 +51,8 @@ export interface HotStatements {
   insertMessage(message: NewMessage): number;
   insertDelivery(delivery: NewDelivery): void;
   agent(agentId: string): AgentRef | undefined;
+  /** The thread of a message of the fleet: what a reply to it joins. */
+  threadOf(messageId: string, fleetId: string): string | undefined;
   fleetStatus(fleetId: string): FleetStatus | undefined;
   /** Every agent of the fleet but one, in id order: a broadcast's recipients. */
   otherAgentIds(fleetId: string, exceptAgentId: string): string[];
@@ -74,11 +79,12 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
   // Each is prepared on first use, then kept: a store opened on an older schema in a test, or
   // a command that never sends, prepares nothing it does not run.
   const insertMessage = lazy(() => db.prepare(
-    `INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`));
+    `INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at, subject, thread_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`));
   const insertDelivery = lazy(() => db.prepare(
     'INSERT INTO deliveries (message_seq, agent_id, acked, read_at, acked_at, sent_at) VALUES (?, ?, ?, ?, ?, ?)'));
   const agent = lazy(() => db.prepare('SELECT id, fleet_id, status FROM agents WHERE id = ?'));
+  const threadOf = lazy(() => db.prepare('SELECT thread_id FROM messages WHERE id = ? AND fleet_id = ?').pluck());
   const fleetStatus = lazy(() => db.prepare('SELECT status FROM fleets WHERE id = ?').pluck());
   const otherAgentIds = lazy(() => db.prepare('SELECT id FROM agents WHERE fleet_id = ? AND id <> ? ORDER BY id').pluck());
   const inbox = lazy(() => prepareInboxQuery(db));
@@ -99,15 +105,17 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
   return {
     insertMessage: (m) => inWrite(() => {
       const seq = Number(insertMessage().run(
-        m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt).lastInsertRowid);
+        m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt, m.subject ?? null, m.threadId ?? null).lastInsertRowid);
+      // thread_id is derived (a trigger fills it for other writers), so only the subject is chained.
       chain().append('messages', seq, m.fleetId,
-        [seq, m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt]);
+        [seq, m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt, m.subject ?? null]);
       return seq;
     }),
     insertDelivery: (d) => {
       insertDelivery().run(d.messageSeq, d.agentId, d.acked ? 1 : 0, d.readAt, d.ackedAt, d.sentAt ?? null);
     },
     agent: (agentId) => agent().get(agentId) as AgentRef | undefined,
+    threadOf: (messageId, fleetId) => (threadOf().get(messageId, fleetId) as string | null | undefined) ?? undefined,
     fleetStatus: (fleetId) => fleetStatus().get(fleetId) as FleetStatus | undefined,
     otherAgentIds: (fleetId, exceptAgentId) => otherAgentIds().all(fleetId, exceptAgentId) as string[],
     inbox: (agentId, sinceMs, afterSeq, limit) => inbox()(agentId, sinceMs, afterSeq, limit),
