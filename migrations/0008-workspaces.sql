@@ -2,6 +2,9 @@
 -- repository's HEAD when the agent is spawned. The agent row says where; `workspace_state` is
 -- 'active' until its fleet settles, then 'removed' (the worktree had no uncommitted changes; the
 -- branch stays) or 'kept' (it had some, and is left for a person). NULL: no workspace of its own.
+-- The folder the agent runs in when it has no worktree: the spawning server's (a hub may run in
+-- another folder, and one hub serves every session on the database). NULL: the runner's folder.
+ALTER TABLE agents ADD COLUMN work_dir TEXT;
 ALTER TABLE agents ADD COLUMN workspace_repo TEXT;    -- the repository's top folder
 ALTER TABLE agents ADD COLUMN workspace_path TEXT;    -- the worktree, where the agent runs
 ALTER TABLE agents ADD COLUMN workspace_branch TEXT;  -- meshfleet/<fleet>/<agent>

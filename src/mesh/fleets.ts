@@ -19,6 +19,8 @@ export interface AgentSpec {
   profile?: AgentProfile | null;
   /** Set by the spawner when it prepared the agent's own git worktree under this id (runtime/workspaces.ts). */
   prepared?: { id: string; workspace: Workspace };
+  /** The folder it runs in without a worktree: the spawning server's (set by the spawner). */
+  workDir?: string;
 }
 
 /** An agent's own git worktree. */
@@ -63,6 +65,8 @@ export interface Agent {
   tokenHash: string | null;
   /** Its own git worktree, where it runs; null when it shares the server's folder. */
   workspace: Workspace | null;
+  /** Where it runs when it has no worktree; null: wherever its runner runs (agents from before schema 8). */
+  workDir: string | null;
 }
 
 export interface FleetListing extends Fleet {
@@ -83,6 +87,7 @@ const toAgent = (row: Selectable<AgentTable>): Agent => ({
   pid: row.pid, retryCount: row.retry_count, output: row.output, error: row.error, createdAt: row.created_at,
   startedAt: row.started_at, completedAt: row.completed_at, attempts: row.attempts, supervisorId: row.supervisor_id, pidStart: row.pid_start,
   profile: row.profile, tokenHash: row.token_hash,
+  workDir: row.work_dir ?? null,
   workspace: row.workspace_path === null || row.workspace_path === undefined ? null : {
     repo: row.workspace_repo!, path: row.workspace_path, branch: row.workspace_branch!, base: row.workspace_base!, state: row.workspace_state ?? 'active',
   },
@@ -162,7 +167,7 @@ function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'age
     id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const, profile: spec.profile ?? 'worker',
     pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
     attempts: 0, supervisor_id: owner, pid_start: null, token_hash: null,
-    workspace_repo: workspace?.repo ?? null, workspace_path: workspace?.path ?? null, workspace_branch: workspace?.branch ?? null,
+    work_dir: spec.workDir ?? null, workspace_repo: workspace?.repo ?? null, workspace_path: workspace?.path ?? null, workspace_branch: workspace?.branch ?? null,
     workspace_base: workspace?.base ?? null, workspace_state: workspace === null ? null : 'active' as const,
   };
   store.run(store.sql.insertInto('agents').values(row));

@@ -72,7 +72,7 @@ export function prepareWorkspaces(
     return specs.map(({ workspace, repo, ...spec }, index) => {
       if (workspace !== 'worktree') {
         if (repo !== undefined) throw new MeshError('invalid', `${where(index)}repo is given without workspace: "worktree".`, 'Add workspace: "worktree", or leave out repo.');
-        return spec;
+        return { ...spec, workDir: options.projectDir };
       }
       const { top, head } = checkRepository(resolve(options.projectDir, repo ?? '.'), where(index));
       const id = newId('agent');

@@ -37,6 +37,8 @@ export interface AgentTable {
   /** Hex SHA-256 of the agent's MESHFLEET_AGENT_TOKEN; null for agents from before schema 4. */
   token_hash: string | null;
   /** Its own git worktree (schema 6): null for agents that share the server's folder. */
+  /** The spawning server's folder, where an agent without a worktree runs (schema 8). */
+  work_dir: Generated<string | null>;
   workspace_repo: Generated<string | null>;
   workspace_path: Generated<string | null>;
   workspace_branch: Generated<string | null>;

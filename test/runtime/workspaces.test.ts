@@ -91,3 +91,21 @@ describe('workspace: "worktree"', () => {
     expect(rawDatabase(host.dbPath).value('SELECT count(*) FROM agents')).toBe(0);
   });
 });
+
+describe('an agent without a worktree', () => {
+  it('runs in the folder of the server that spawned it, not wherever its runner (a hub) runs', async () => {
+    const project = join(host.dir, 'project b');
+    mkdirSync(project);
+    const other = await startHarness({ projectDir: project, runtime: { runtime: 'command', agentCommand: 'pwd', dbPath: '' } }, { dir: host.dir, dbPath: host.dbPath });
+    try {
+      expect(process.cwd()).not.toBe(project);
+      const { fleet_id: fleet } = await other.ok('spawn_fleet', { agents: [{ role: 'r', prompt: 'p' }] });
+      await eventually(async () => expect((await other.ok('fleet_status', { fleet_id: fleet })).fleet.status).toBe('complete'), 20_000);
+      const { results: [result] } = await other.ok('collect_results', { fleet_id: fleet });
+      expect(result.output.trim()).toBe(project);
+      expect(rawDatabase(host.dbPath).value('SELECT work_dir FROM agents WHERE fleet_id = ?', fleet)).toBe(project);
+    } finally {
+      await other.close();
+    }
+  });
+});
