@@ -24,6 +24,7 @@ export const reservationJson = (r: Reservation) => ({
 const conflictJson = (c: Conflict) => ({
   path: c.pattern,
   holders: c.holders.map((h) => ({ ...reservationJson(h), example: h.example })),
+  holder_count: c.holderCount,
 });
 
 export function registerReservationTools(server: McpServer, deps: ToolDeps): void {

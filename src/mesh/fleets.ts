@@ -4,6 +4,7 @@ import type { AgentProfile, AgentStatus, AgentTable, FleetStatus, FleetTable, Wo
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { newId } from './ids.js';
+import { releaseReservationsOfEnded } from './reservations.js';
 import { returnClaimsOf } from './task-leases.js';
 import { AGENT_NAME, MAX_PROMPT_BYTES, MAX_ROLE_CHARS, quote } from './limits.js';
 
@@ -297,6 +298,7 @@ export function markAgentFinished(
     const kind = outcome.status === 'complete' ? 'agent_finished' : outcome.status === 'failed' ? 'agent_failed' : 'agent_interrupted';
     recordEvent(store, { kind, fleetId: agent.fleetId, agentId, data: outcome.error === null ? undefined : { error: outcome.error } }, now);
     returnClaimsOf(store, agentId, `the agent is ${outcome.status}${outcome.error === null ? '' : `: ${outcome.error}`}`, now);
+    releaseReservationsOfEnded(store, agentId, now);
     settleFleet(store, agent.fleetId, now);
   });
 }

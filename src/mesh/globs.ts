@@ -57,7 +57,8 @@ export function pathMatcher(pattern: string): (path: string) => boolean {
  * (and so conflicting): one call of reserve_files shares one budget across all its checks, so
  * hostile patterns cannot hold the write lock for long.
  */
-export const searchBudget = (states = 50_000): { states: number } => ({ states });
+const PAIR_STATES = 20_000;
+export const searchBudget = (states = 400_000): { states: number } => ({ states });
 
 /**
  * Whether two patterns can match one file: `{ example }` with a path both match (well formed: no
@@ -67,10 +68,17 @@ export const searchBudget = (states = 50_000): { states: number } => ({ states }
 export function overlap(a: string, b: string, budget = searchBudget()): { example: string | null } | undefined {
   const [pa, pb] = [literalPrefix(a), literalPrefix(b)];
   if (!pa.startsWith(pb) && !pb.startsWith(pa)) return undefined; // they part before any wildcard
+  const [sa, sb] = [literalSuffix(a), literalSuffix(b)];
+  if (!sa.endsWith(sb) && !sb.endsWith(sa)) return undefined; // or after the last one
   const left = automaton(parsePattern(a, 'paths'));
   const right = automaton(parsePattern(b, 'paths'));
   // An example without dot files reads better ("src/a.ts", not "src/.ts"); look for one first.
-  return search(left, right, budget, false) ?? search(left, right, budget, true);
+  // Each pair may take a share of the call's budget, so one hard pair cannot starve the rest.
+  const pair = { states: Math.min(PAIR_STATES, budget.states) };
+  const spent = (): void => { budget.states -= Math.min(PAIR_STATES, budget.states) - pair.states; };
+  const found = search(left, right, pair, false) ?? search(left, right, pair, true);
+  spent();
+  return found;
 }
 
 function search(left: Automaton, right: Automaton, budget: { states: number }, dotFiles: boolean): { example: string | null } | undefined {
@@ -123,6 +131,12 @@ function wellFormed(state: number, char: number, dotFiles: boolean): number {
 function literalPrefix(pattern: string): string {
   const at = pattern.search(/[*?[\\]/);
   return at < 0 ? pattern : pattern.slice(0, at);
+}
+
+/** The characters after the last wildcard: two patterns whose endings differ never meet. */
+function literalSuffix(pattern: string): string {
+  const at = Math.max(pattern.lastIndexOf('*'), pattern.lastIndexOf('?'), pattern.lastIndexOf(']'), pattern.lastIndexOf('\\'));
+  return at < 0 ? pattern : pattern.slice(at + 1);
 }
 
 function spell(from: Map<number, number>, via: Map<number, number>, end: number): string {
@@ -215,6 +229,7 @@ function parsePattern(pattern: string, field: string): Token[] {
   if (pattern.split('/').some((part) => part === '..' || part === '.')) throw invalid(field, pattern, 'has a "." or ".." folder');
   if (/\/\/|\/$/.test(pattern)) throw invalid(field, pattern, 'has an empty folder name');
   if (/\\$/.test(pattern)) throw invalid(field, pattern, 'ends with a lone "\\"');
+  if (/\*{3,}/.test(pattern.replace(/\\./g, ''))) throw invalid(field, pattern, 'has three or more "*" in a row (write "*" within a name, "**" across folders)');
   const wildcards = pattern.replace(/\\./g, '').match(/\*+|\?|\[/g)?.length ?? 0;
   if (wildcards > MAX_RESERVATION_WILDCARDS) {
     throw new MeshError('invalid', `${field}: a pattern may hold at most ${MAX_RESERVATION_WILDCARDS} wildcards (*, **, ?, [...]); ${quote(pattern)} has ${wildcards}.`,

@@ -5,7 +5,7 @@
 // has not expired, so one an agent forgets stops counting by itself.
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
-import { getAgent } from './fleets.js';
+import { FINAL_AGENT_STATUSES, getAgent } from './fleets.js';
 import { checkPattern, overlap, pathMatcher, searchBudget } from './globs.js';
 import { MAX_LIVE_RESERVATIONS_PER_FLEET, quote } from './limits.js';
 import type { Store } from '../store/open.js';
@@ -27,9 +27,14 @@ export interface Reservation {
 export interface Conflict {
   /** The pattern asked for. */
   pattern: string;
-  /** What it collides with: another agent's live reservation, and a path both match. */
+  /** What it collides with: other agents' live reservations (the first MAX_HOLDERS_SHOWN), each with a path both match. */
   holders: (Reservation & { example: string | null })[];
+  /** How many reservations it collides with in all. */
+  holderCount: number;
 }
+
+/** Holders listed per conflict; the count says how many there are. */
+export const MAX_HOLDERS_SHOWN = 10;
 
 export interface ReserveRequest {
   agentId: string;
@@ -55,7 +60,19 @@ function liveOfFleet(store: Store, fleetId: string, now: number): Reservation[] 
 function agentOf(store: Store, agentId: string): { id: string; fleetId: string } {
   const agent = getAgent(store, agentId);
   if (agent === undefined) throw new MeshError('not_found', `No agent ${quote(agentId)}.`, 'Pass an agent id from spawn_fleet or fleet_status.');
+  if (FINAL_AGENT_STATUSES.includes(agent.status)) {
+    throw new MeshError('refused', `Agent ${quote(agentId)} has ended (${agent.status}); an ended agent holds no reservations.`, 'Reserve files for an agent that is pending or running.');
+  }
   return agent;
+}
+
+/**
+ * Releases every live reservation of an agent that has ended, inside the transaction that records
+ * its end, so a finished agent never blocks others until its reservations expire.
+ */
+export function releaseReservationsOfEnded(store: Store, agentId: string, now: number): void {
+  store.run(store.sql.updateTable('file_reservations').set({ released_at: now, released_by: 'agent ended' })
+    .where('agent_id', '=', agentId).where('released_at', 'is', null).where('expires_at', '>', now));
 }
 
 /**
@@ -77,7 +94,7 @@ export function reserveFiles(store: Store, request: ReserveRequest, now: number 
         const met = overlap(pattern, held.pattern, budget);
         return met === undefined ? [] : [{ ...held, example: met.example }];
       });
-      if (holders.length > 0) { conflicts.push({ pattern, holders }); continue; }
+      if (holders.length > 0) { conflicts.push({ pattern, holders: holders.slice(0, MAX_HOLDERS_SHOWN), holderCount: holders.length }); continue; }
       const own = live.find((held) => held.agentId === agent.id && held.pattern === pattern);
       const values = { exclusive: request.exclusive ? 1 as const : 0 as const, reason: request.reason, expires_at: now + request.ttlMs };
       if (own !== undefined) {

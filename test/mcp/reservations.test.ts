@@ -37,6 +37,7 @@ describe('reserve_files', () => {
     expect(second.conflicts).toEqual([{
       path: 'src/app/*.ts',
       holders: [expect.objectContaining({ agent_id: alice, path: 'src/**', reason: 'refactoring the router', example: 'src/app/a.ts' })],
+      holder_count: 1,
     }]);
     expect(rows()).toEqual([
       { agent_id: alice, pattern: 'src/**', exclusive: 1, released_at: null, released_by: null },
@@ -79,6 +80,33 @@ describe('reserve_files', () => {
     expect(await asAlice.fails('reserve_files', { paths: ['a'], ttl_ms: 10 })).toMatch(/ttl_ms/);
     expect(await asAlice.fails('reserve_files', { paths: [] })).toMatch(/at least 1/);
     expect(rows()).toEqual([]);
+  });
+});
+
+describe('from an outside attack', () => {
+  it('grants a pattern that meets none of 300 others without running out of patience, and lists at most 10 holders of a real conflict', async () => {
+    const own = Array.from({ length: 300 }, (_, i) => `packages/pkg${i}/src/*.ts`);
+    for (let i = 0; i < own.length; i += 64) expect((await asAlice.ok('reserve_files', { paths: own.slice(i, i + 64) })).ok).toBe(true);
+    const docs = await asBob.ok('reserve_files', { paths: ['**/*.md', 'packages/**/*.json'] });
+    expect(docs.conflicts).toEqual([]);
+    const clash = await asBob.ok('reserve_files', { paths: ['packages/**'] });
+    expect(clash.conflicts[0].holders).toHaveLength(10);
+    expect(clash.conflicts[0].holder_count).toBe(300);
+    expect(clash.conflicts[0].holders.every((h: { example: string | null }) => h.example !== null)).toBe(true);
+  });
+
+  it('an agent that ended holds nothing: its reservations are released with its end, and none can be made for it', async () => {
+    await asAlice.ok('reserve_files', { paths: ['src/**'] });
+    rawDatabase(host.dbPath).run("UPDATE agents SET status = 'running' WHERE id = ?", alice);
+    const { markAgentFinished } = await import('../../src/mesh/fleets.js');
+    markAgentFinished(host.store, alice, { status: 'complete', output: 'done', error: null });
+    expect(rows()).toMatchObject([{ agent_id: alice, released_by: 'agent ended' }]);
+    expect((await asBob.ok('reserve_files', { paths: ['src/app.ts'] })).ok).toBe(true);
+    expect(await host.fails('reserve_files', { paths: ['x'], agent_id: alice })).toMatch(/has ended \(complete\)/);
+  });
+
+  it('refuses three stars in a row, which git and the hook would read differently', async () => {
+    expect(await asAlice.fails('reserve_files', { paths: ['src/***'] })).toMatch(/three or more "\*" in a row/);
   });
 });
 
