@@ -12,8 +12,9 @@ import { configCommand } from './config.js';
 import { migrateCommand } from './migrate.js';
 import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
 
-export const COMMANDS: Command[] = [serveCommand, migrateCommand, pruneCommand, configCommand];
+export const COMMANDS: Command[] = [serveCommand, migrateCommand, pruneCommand, configCommand, tokenCommand];
 
 function helpText(ctx: Context, commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -48,6 +48,10 @@ export interface Agent {
   profile: AgentProfile;
   /** SHA-256 of the current attempt's MESHFLEET_AGENT_TOKEN; null before the first start. */
   tokenHash: string | null;
+  /** 'remote': it runs elsewhere and reaches the hub over HTTP; null: a process the hub starts. */
+  runtime: 'remote' | null;
+  /** Its latest authenticated HTTP request (epoch ms); null if it never made one. */
+  lastSeenAt: number | null;
 }
 
 export interface FleetListing extends Fleet {
@@ -67,7 +71,7 @@ const toAgent = (row: Selectable<AgentTable>): Agent => ({
   id: row.id, fleetId: row.fleet_id, role: row.role, prompt: row.prompt, agentFile: row.agent_file, status: row.status,
   pid: row.pid, retryCount: row.retry_count, output: row.output, error: row.error, createdAt: row.created_at,
   startedAt: row.started_at, completedAt: row.completed_at, attempts: row.attempts, supervisorId: row.supervisor_id, pidStart: row.pid_start,
-  profile: row.profile, tokenHash: row.token_hash,
+  profile: row.profile, tokenHash: row.token_hash, runtime: row.runtime ?? null, lastSeenAt: row.last_seen_at ?? null,
 });
 
 /** Creates a fleet and its agents (pending until a runtime starts them). */
@@ -137,7 +141,7 @@ function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'age
   const row = {
     id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const, profile: spec.profile ?? 'worker',
     pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
-    attempts: 0, supervisor_id: null, pid_start: null, token_hash: null,
+    attempts: 0, supervisor_id: null, pid_start: null, token_hash: null, runtime: null, last_seen_at: null,
   };
   store.run(store.sql.insertInto('agents').values(row));
   recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null, profile: row.profile } }, now);

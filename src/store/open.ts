@@ -3,6 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import {
   type Compilable, DummyDriver, Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
 } from 'kysely';
+import { prepareAccessStatements, type AccessStatements } from './access-sql.js';
 import { checkBeforeOpen } from './adoption.js';
 import { prepareCapabilityTermStatements, type CapabilityTermStatements } from './capability-terms.js';
 import { prepareTaxonomyStatements, type TaxonomyStatements } from './closure-table.js';
@@ -50,6 +51,8 @@ export interface Store {
   readonly taxonomy: TaxonomyStatements;
   readonly retention: RetentionStatements;
   readonly vacuum: VacuumStatements;
+  /** Bearer tokens of HTTP requests and the heartbeats they write (access-sql.ts). */
+  readonly access: AccessStatements;
   /** Whether a write() is running on this connection (its callback is on the stack). */
   readonly inTransaction: boolean;
   /**
@@ -171,6 +174,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const taxonomy = lazy(() => prepareTaxonomyStatements(db));
   const retention = lazy(() => prepareRetentionStatements(db));
   const vacuum = lazy(() => prepareVacuumStatements(db));
+  const access = lazy(() => prepareAccessStatements(db));
   const store: Store = {
     path,
     sql,
@@ -181,6 +185,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get taxonomy() { return taxonomy(); },
     get retention() { return retention(); },
     get vacuum() { return vacuum(); },
+    get access() { return access(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {

@@ -36,6 +36,19 @@ export interface AgentTable {
   profile: Generated<AgentProfile>;
   /** Hex SHA-256 of the agent's MESHFLEET_AGENT_TOKEN; null for agents from before schema 4. */
   token_hash: string | null;
+  /** 'remote': runs elsewhere and connects over HTTP (schema 6); null: a process the hub starts. */
+  runtime: 'remote' | null;
+  /** Epoch ms of its latest authenticated HTTP request (schema 6). */
+  last_seen_at: number | null;
+}
+
+export interface OperatorTokenTable {
+  id: Generated<number>;
+  name: string | null;
+  token_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
 }
 
 export interface SupervisorTable {
@@ -189,6 +202,7 @@ export interface Schema {
   receipts: ReceiptTable;
   events: EventTable;
   send_keys: SendKeyTable;
+  operator_tokens: OperatorTokenTable;
   legacy_imports: LegacyImportTable;
   legacy_extras: LegacyExtraTable;
   inbox: InboxView;
