@@ -9,12 +9,13 @@ import { isBusy, StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
 import { configCommand } from './config.js';
+import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
 import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
-export const COMMANDS: Command[] = [serveCommand, migrateCommand, pruneCommand, configCommand, tokenCommand];
+export const COMMANDS: Command[] = [serveCommand, demoCommand, migrateCommand, pruneCommand, configCommand, tokenCommand];
 
 function helpText(ctx: Context, commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
