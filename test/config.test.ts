@@ -1,6 +1,6 @@
 import { homedir, tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readAgentEnvironment, readConfig, type ServeFlags } from '../src/config.js';
+import { ConfigError, readAgentEnvironment, readConfig, readListenAddress, readPublicUrl, type ServeFlags } from '../src/config.js';
 
 const CWD = '/work/project';
 const HOME = '/home/someone';
@@ -220,5 +220,24 @@ describe('an agent\'s environment', () => {
 
   it('has defaults outside a fleet, and notices an operator token that leaked in', () => {
     expect(readAgentEnvironment({ MESHFLEET_AUTH_TOKEN: '' })).toMatchObject({ agentId: undefined, role: 'agent', prompt: '', agentToken: undefined, hasOperatorToken: true });
+  });
+});
+
+describe('the hub\'s listen address and public URL', () => {
+  it('listens on 127.0.0.1 unless a host is given, and says when the address leaves the machine', () => {
+    expect(readListenAddress(undefined)).toEqual({ host: '127.0.0.1', port: 0, leavesMachine: false });
+    expect(readListenAddress('7300')).toEqual({ host: '127.0.0.1', port: 7300, leavesMachine: false });
+    expect(readListenAddress('[::1]:7300')).toEqual({ host: '::1', port: 7300, leavesMachine: false });
+    expect(readListenAddress('0.0.0.0:7300')).toEqual({ host: '0.0.0.0', port: 7300, leavesMachine: true });
+    expect(readListenAddress('10.1.2.3:80')).toEqual({ host: '10.1.2.3', port: 80, leavesMachine: true });
+    for (const bad of ['', 'host:', ':80', '127.0.0.1:65536', 'a b:80', 'http://x:80']) {
+      expect(() => readListenAddress(bad), bad).toThrow(/^--listen must be PORT or HOST:PORT/);
+    }
+  });
+
+  it('takes an http(s) URL as the public address, without a trailing slash', () => {
+    expect(readPublicUrl(undefined)).toBeUndefined();
+    expect(readPublicUrl('https://mesh.example.com/')).toBe('https://mesh.example.com');
+    for (const bad of ['mesh.example.com', 'ftp://x', 'https://x/?a=1']) expect(() => readPublicUrl(bad), bad).toThrow(/^MESHFLEET_PUBLIC_URL must be/);
   });
 });
