@@ -17,8 +17,8 @@ import { report } from './report.js';
 const CLIENTS = 8;
 /** Sends each client makes per round; MESHFLEET_BENCH_QUICK=1 shrinks the run while developing. */
 const QUICK = process.env.MESHFLEET_BENCH_QUICK === '1';
-const SENDS_PER_CLIENT = QUICK ? 25 : 250;
-const ROUNDS = QUICK ? 3 : 10;
+const SENDS_PER_CLIENT = QUICK ? 25 : 100;
+const ROUNDS = QUICK ? 3 : 5;
 const PAYLOAD = 'Please review the diff in src/store/open.ts.';
 
 const scratch = scratchDir();
