@@ -1,5 +1,7 @@
 // The hub's HTTP endpoint alone in a process, for bench/http.bench.ts: clients and server must
-// not share one event loop. Usage: node http-hub.js <db>; prints the MCP URL, runs until stdin closes.
+// not share one event loop. Usage: node http-hub.js <db>; prints the MCP URL, answers each "cpu"
+// line on stdin with the CPU time it has used so far (µs, user + system), runs until stdin closes.
+import { createInterface } from 'node:readline';
 import { startHttpEndpoint } from '../src/hub/http.js';
 import { createToolDeps } from '../src/mcp/server.js';
 import { openStore } from '../src/store/open.js';
@@ -12,7 +14,10 @@ const deps = createToolDeps(store, {
 });
 const endpoint = await startHttpEndpoint(deps);
 process.stdout.write(`${endpoint.mcpUrl}\n`);
-process.stdin.resume();
+createInterface({ input: process.stdin }).on('line', () => {
+  const { user, system } = process.cpuUsage();
+  process.stdout.write(`cpu ${user + system}\n`);
+});
 process.stdin.once('end', () => {
   void endpoint.close().then(() => deps.close()).then(() => store.close());
 });

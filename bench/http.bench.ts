@@ -29,14 +29,28 @@ const agents = Array.from({ length: CLIENTS }, (_, i) => attachRemoteAgent(store
 store.close();
 
 const hub = spawn(process.execPath, [join(packageRoot, 'dist', 'bench', 'http-hub.js'), dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-const mcpUrl = await new Promise<string>((resolve, reject) => {
-  createInterface({ input: hub.stdout! }).once('line', resolve);
-  hub.once('exit', (code) => reject(new Error(`the hub exited with ${code}`)));
-});
+const hubLines = createInterface({ input: hub.stdout! })[Symbol.asyncIterator]();
+const nextLine = async (): Promise<string> => {
+  const { value, done } = await hubLines.next();
+  if (done === true) throw new Error('the hub exited');
+  return value as string;
+};
+const mcpUrl = await nextLine();
+/** The hub's CPU time so far, in µs: what it spends per call, whatever the machine's load. */
+const hubCpuUs = async (): Promise<number> => {
+  hub.stdin!.write('cpu\n');
+  return Number((await nextLine()).slice('cpu '.length));
+};
+
+// The SDK's client passes one AbortSignal to every fetch of a connection, and Node's fetch leaves
+// a listener on it per request (freed only by garbage collection): thousands of calls on one
+// connection print MaxListenersExceededWarning. The bench's fetch drops the signal; the hub
+// closes the connections when it stops.
+const fetchWithoutSignal = (url: string | URL, init?: RequestInit) => fetch(url, { ...init, signal: null });
 
 const clients = await Promise.all(agents.map(async ({ token }) => {
   const client = new Client({ name: 'bench', version: '0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } }, fetch: fetchWithoutSignal }));
   return client;
 }));
 
@@ -49,21 +63,40 @@ async function sends(client: Client, from: number, count: number): Promise<void>
 }
 
 const total = CLIENTS * SENDS_PER_CLIENT;
+const cpuPerCall = new Map<string, number>();
+/** Adds a task, and records the hub's CPU time per call over all its runs. */
+const add = (name: string, run: () => Promise<unknown>) => {
+  let calls = 0;
+  let cpuBefore = 0;
+  bench.add(name, async () => {
+    await run();
+    calls += total;
+  }, {
+    beforeAll: async () => { calls = 0; cpuBefore = await hubCpuUs(); },
+    afterAll: async () => { cpuPerCall.set(name, ((await hubCpuUs()) - cpuBefore) / calls); },
+  });
+};
 const bench = new Bench({ name: `over HTTP to one hub: a round of ${total.toLocaleString('en')} calls`, time: 0, iterations: ROUNDS, warmupIterations: 1 });
-bench.add(`ping, ${CLIENTS} clients at once (the protocol floor)`, () => Promise.all(clients.map(async (c) => {
+add(`ping, ${CLIENTS} clients at once (the protocol floor)`, () => Promise.all(clients.map(async (c) => {
   for (let i = 0; i < SENDS_PER_CLIENT; i++) await c.ping();
 })));
-bench.add(`send_message, ${CLIENTS} clients at once`, () => Promise.all(clients.map((c, i) => sends(c, i, SENDS_PER_CLIENT))));
-bench.add('send_message, 1 client alone', () => sends(clients[0]!, 0, total));
+add(`send_message, ${CLIENTS} clients at once`, () => Promise.all(clients.map((c, i) => sends(c, i, SENDS_PER_CLIENT))));
+add('send_message, 1 client alone', () => sends(clients[0]!, 0, total));
 await bench.run();
 report(bench, `ping, ${CLIENTS} clients at once (the protocol floor)`);
 console.log('\nthroughput of one hub over HTTP (calls per second, from each round\'s mean):');
 console.table(bench.tasks.map((task) => {
   const mean = 'latency' in task.result ? task.result.latency.mean : NaN;
-  return { subject: task.name, 'calls/s': Math.round(total / (mean / 1000)).toLocaleString('en') };
+  const cpuUs = cpuPerCall.get(task.name) ?? NaN;
+  return {
+    subject: task.name,
+    'calls/s': Math.round(total / (mean / 1000)).toLocaleString('en'),
+    'hub CPU per call': `${Math.round(cpuUs)} µs`,
+    'calls/s per hub core': Math.round(1e6 / cpuUs).toLocaleString('en'),
+  };
 }));
 
-await Promise.all(clients.map((c) => c.close()));
 hub.stdin!.end();
 await new Promise((resolve) => hub.once('exit', resolve));
+await Promise.all(clients.map((c) => c.close()));
 scratch.dispose();
