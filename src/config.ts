@@ -212,31 +212,6 @@ function readBearerToken(name: string, variable: string | undefined): string | u
   return token;
 }
 
-/** Where the hub's HTTP endpoint listens. */
-export interface ListenAddress {
-  host: string;
-  /** 0: a free port. */
-  port: number;
-  /** Whether it is reachable from other machines (anything but a loopback address). */
-  leavesMachine: boolean;
-}
-
-/**
- * `--listen HOST:PORT` (or `PORT`, or `[IPv6]:PORT`) for the hub. 127.0.0.1 when no host is
- * given: reaching it from other machines takes an explicit host, and then TLS in front of it.
- */
-export function readListenAddress(text: string | undefined): ListenAddress {
-  if (text === undefined) return { host: '127.0.0.1', port: 0, leavesMachine: false };
-  const match = /^(?:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text.trim());
-  const port = match === null ? NaN : Number(match[2]);
-  if (match === null || !(port >= 0 && port <= 65_535)) {
-    throw new ConfigError(`--listen must be PORT or HOST:PORT (such as 127.0.0.1:7300, or [::1]:7300), with a port from 0 (a free one) to 65535; not ${quote(text)}.`);
-  }
-  const host = (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
-  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  return { host, port, leavesMachine: !loopback };
-}
-
 /** MESHFLEET_PUBLIC_URL: the hub's address as clients reach it (a TLS reverse proxy's), given to remote agents. */
 export function readPublicUrl(text: string | undefined): string | undefined {
   const given = set(text);

@@ -1,6 +1,6 @@
 import { homedir, tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readAgentEnvironment, readConfig, readListenAddress, readPublicUrl, type ServeFlags } from '../src/config.js';
+import { ConfigError, readAgentEnvironment, readConfig, readPublicUrl, type ServeFlags } from '../src/config.js';
 
 const CWD = '/work/project';
 const HOME = '/home/someone';
@@ -223,18 +223,7 @@ describe('an agent\'s environment', () => {
   });
 });
 
-describe('the hub\'s listen address and public URL', () => {
-  it('listens on 127.0.0.1 unless a host is given, and says when the address leaves the machine', () => {
-    expect(readListenAddress(undefined)).toEqual({ host: '127.0.0.1', port: 0, leavesMachine: false });
-    expect(readListenAddress('7300')).toEqual({ host: '127.0.0.1', port: 7300, leavesMachine: false });
-    expect(readListenAddress('[::1]:7300')).toEqual({ host: '::1', port: 7300, leavesMachine: false });
-    expect(readListenAddress('0.0.0.0:7300')).toEqual({ host: '0.0.0.0', port: 7300, leavesMachine: true });
-    expect(readListenAddress('10.1.2.3:80')).toEqual({ host: '10.1.2.3', port: 80, leavesMachine: true });
-    for (const bad of ['', 'host:', ':80', '127.0.0.1:65536', 'a b:80', 'http://x:80']) {
-      expect(() => readListenAddress(bad), bad).toThrow(/^--listen must be PORT or HOST:PORT/);
-    }
-  });
-
+describe('the hub\'s public URL', () => {
   it('takes an http(s) URL as the public address, without a trailing slash', () => {
     expect(readPublicUrl(undefined)).toBeUndefined();
     expect(readPublicUrl('https://mesh.example.com/')).toBe('https://mesh.example.com');

@@ -38,8 +38,12 @@ export interface HttpEndpoint {
   /** Where MCP clients connect: url + /mcp */
   readonly mcpUrl: string;
   readonly port: number;
+  /** host:port as clients reach it (what the hub's lease row records). */
+  readonly address: string;
   /** MCP sessions open now. */
   sessions(): number;
+  /** Sessions and inbox streams open now: a hub with any is not idle. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -102,7 +106,9 @@ export async function startHttpEndpoint(deps: ToolDeps, options: HttpEndpointOpt
     url: urls.url,
     mcpUrl: urls.mcpUrl,
     port,
+    address: new URL(urls.url).host,
     sessions: () => sessions.size,
+    connections: () => sessions.size + deps.push.stats().streams,
     close: async () => {
       watch.stop();
       await sessions.closeAll();

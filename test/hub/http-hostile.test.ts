@@ -57,6 +57,9 @@ describe('the hub\'s endpoint under hostile HTTP', () => {
     await open();
     await open();
     expect(hub.endpoint.sessions()).toBe(2);
+    // What the hub's idle check and lease read: open sessions, and where clients reach it.
+    expect(hub.endpoint.connections()).toBe(2);
+    expect(hub.endpoint.address).toBe(`127.0.0.1:${hub.endpoint.port}`);
     const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const gone = await fetch(hub.endpoint.mcpUrl, { method: 'POST', headers: { ...auth(), 'mcp-session-id': first, 'mcp-protocol-version': '2025-06-18' }, body: list });
     expect(gone.status).toBe(404);
