@@ -2,11 +2,15 @@
 // with a bearer token, and the inbox streams of subscribe_inbox at /inbox/<agent_id>.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
+import { ChangeFeed } from '../mesh/changes.js';
 import { MeshError } from '../mesh/errors.js';
 import { identifyBearer } from '../mcp/access.js';
 import type { ToolDeps } from '../mcp/deps.js';
 import { closeHttp, HTTP_LIMITS, listenHttp, reply, type HttpLimits } from '../mcp/http-listener.js';
+import { InboxPush } from '../mcp/push.js';
 import { RemoteWatch, type RemoteWatchOptions } from '../runtime/remote-watch.js';
+import { settingsFrom } from '../runtime/supervisor-settings.js';
+import type { StartEndpoint } from './endpoint.js';
 import { Heartbeats } from './heartbeats.js';
 import { McpSessions, SESSION_LIMITS, type SessionLimits } from './mcp-sessions.js';
 
@@ -99,7 +103,8 @@ export async function startHttpEndpoint(deps: ToolDeps, options: HttpEndpointOpt
   }
   deps.push.serveOn(urls.url, (token) => identifyBearer(store, token)?.caller.kind === 'operator');
   const watch = new RemoteWatch(store, {
-    silenceMs: DEFAULT_REMOTE_SILENCE_MS, agentTimeoutMs: deps.supervisor.agentTimeoutMs, tickMs: 1_000, ...options.remote,
+    // The agent timeout local agents get (MESHFLEET_AGENT_TIMEOUT_MS), unless the hub passes its own.
+    silenceMs: DEFAULT_REMOTE_SILENCE_MS, agentTimeoutMs: settingsFrom({}).agentTimeoutMs, tickMs: 1_000, ...options.remote,
   });
   watch.begin();
   return {
@@ -115,6 +120,50 @@ export async function startHttpEndpoint(deps: ToolDeps, options: HttpEndpointOpt
       await deps.push.close();
       await closeHttp(server);
     },
+  };
+}
+
+/** What the hub process knows that its endpoint's tools need. */
+export interface HubEndpointSettings {
+  version: string;
+  projectDir: string;
+  homeDir: string;
+  publicUrl: string | undefined;
+  agentTimeoutMs: number | undefined;
+}
+
+/**
+ * The hub's StartEndpoint (src/hub/endpoint.ts): tools over HTTP record new agents for the hub,
+ * which claims them as it claims every server's; inbox streams are served on the same port.
+ */
+export function hubEndpoint(settings: HubEndpointSettings): StartEndpoint {
+  return async ({ store, listen }) => {
+    const changes = new ChangeFeed(store);
+    const push = new InboxPush(store, changes, {});
+    const deps: ToolDeps = {
+      store, changes, push, startedAt: Date.now(), version: settings.version, projectDir: settings.projectDir, homeDir: settings.homeDir,
+      caller: { kind: 'operator' }, waits: { pending: 0 },
+      // The hub claims pending agents on every commit it sees (its change feed); nothing to start here.
+      agents: { owner: null, start: () => undefined, runningHere: 0 },
+    };
+    let endpoint: HttpEndpoint;
+    try {
+      endpoint = await startHttpEndpoint(deps, {
+        host: listen.host, port: listen.port, publicUrl: settings.publicUrl,
+        remote: settings.agentTimeoutMs === undefined ? {} : { agentTimeoutMs: settings.agentTimeoutMs },
+      });
+    } catch (err) {
+      changes.stop();
+      throw err;
+    }
+    return {
+      address: endpoint.address,
+      connections: () => endpoint.connections(),
+      close: async () => {
+        await endpoint.close();
+        changes.stop();
+      },
+    };
   };
 }
 

@@ -74,11 +74,6 @@ export class Supervisor {
     this.launch(agent.id, agent.attempts + 1);
   }
 
-  /** How long one attempt may run; remote agents, which the hub watches without a process, get the same. */
-  get agentTimeoutMs(): number {
-    return this.settings.agentTimeoutMs;
-  }
-
   /** Attempts whose process runs here now (agents waiting for a retry not counted). */
   get running(): number {
     return this.live.size;

@@ -59,6 +59,18 @@ export interface SupervisorTable {
   heartbeat_at: number;
 }
 
+export interface HubLeaseTable {
+  slot: number;
+  hub_id: string;
+  pid: number;
+  pid_start: string | null;
+  started_at: number;
+  heartbeat_at: number;
+  listen: string | null;
+  log_path: string | null;
+  stop_request: 'stop' | 'drain' | null;
+}
+
 export interface MessageTable {
   seq: Generated<number>;
   id: string;
@@ -182,12 +194,28 @@ export interface FleetSummaryView {
   messages: number;
 }
 
+export interface FileReservationTable {
+  id: Generated<number>;
+  fleet_id: string;
+  agent_id: string;
+  /** A git wildmatch pattern relative to the repository root. */
+  pattern: string;
+  exclusive: 0 | 1;
+  reason: string;
+  created_at: number;
+  expires_at: number;
+  released_at: number | null;
+  /** The holder's id, or who forced the release ('operator', or a lead's id). */
+  released_by: string | null;
+}
+
 export interface Schema {
   meshfleet_meta: MetaTable;
   meshfleet_migrations: MigrationTable;
   fleets: FleetTable;
   agents: AgentTable;
   supervisors: SupervisorTable;
+  hub_lease: HubLeaseTable;
   messages: MessageTable;
   deliveries: DeliveryTable;
   capabilities: CapabilityTable;
@@ -207,4 +235,5 @@ export interface Schema {
   legacy_extras: LegacyExtraTable;
   inbox: InboxView;
   fleet_summary: FleetSummaryView;
+  file_reservations: FileReservationTable;
 }

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { queryDb } from '../helpers/database.js';
 import { runCliAsync } from '../helpers/files.js';
-import { connectHttp, initializeBody, MCP_HEADERS, startTestHub, type HttpClient, type TestHub } from '../helpers/hub.js';
+import { connectHttp, initializeBody, MCP_HEADERS, startTestHub, type HttpClient, type TestHub } from '../helpers/http-hub.js';
 import { eventually } from '../helpers/mesh.js';
 import { readFrames } from '../helpers/streams.js';
 

@@ -1,7 +1,7 @@
 // The hub's endpoint is reachable by anything on the machine (or the network, when bound there):
 // nothing sent to it may end the process or reach a tool without a token.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { initializeBody, MCP_HEADERS, startTestHub, type HttpClient, type TestHub } from '../helpers/hub.js';
+import { initializeBody, MCP_HEADERS, startTestHub, type HttpClient, type TestHub } from '../helpers/http-hub.js';
 import { raw } from '../helpers/streams.js';
 
 let hub: TestHub;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TOOL_ACCESS } from '../../src/mcp/access.js';
 import { queryDb } from '../helpers/database.js';
-import { startTestHub, type HttpClient, type TestHub } from '../helpers/hub.js';
+import { startTestHub, type HttpClient, type TestHub } from '../helpers/http-hub.js';
 import { eventually, startHarness } from '../helpers/mesh.js';
 import { packageRoot } from '../../src/store/package-root.js';
 

@@ -4,12 +4,13 @@ import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { claimPendingAgents, countUnclaimedAgents, readHubLease } from '../../src/hub/lease.js';
 import { getInbox } from '../../src/mesh/messages.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
-import { databasePerTest, queryDb } from '../helpers/database.js';
+import { databasePerTest, queryDb, rawDatabase } from '../helpers/database.js';
 import { FIXTURES, runCli } from '../helpers/files.js';
 
 let dir: string;
@@ -110,12 +111,44 @@ describe('schema 4 → 5', () => {
 });
 
 describe('schema 5 → 6', () => {
-  it('keeps every existing agent a local one, never seen over HTTP, and starts with no operator tokens', () => {
+  it('adds file reservations with no rows and a live_reservations view, existing fleets untouched, readable at the sqlite3 prompt', () => {
     upgradeFrom(5, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'coder', 'p', 'running');`);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM file_reservations')).toEqual([{ n: 0 }]);
+    expect(queryDb(dbPath, 'SELECT id, status FROM fleets')).toEqual([{ id: 'f', status: 'running' }]);
+    const now = Date.now();
+    rawDatabase(dbPath).run(`INSERT INTO file_reservations (fleet_id, agent_id, pattern, exclusive, created_at, expires_at) VALUES
+      ('f', 'a1', 'src/**', 1, ${now}, ${now + 3_600_000}), ('f', 'a1', 'old/**', 1, ${now - 10}, ${now - 5})`);
+    expect(queryDb(dbPath, 'SELECT pattern FROM live_reservations')).toEqual([{ pattern: 'src/**' }]);
+  });
+});
+
+describe('schema 6 → 7', () => {
+  it('starts with no hub, and agents left pending and unstarted before the upgrade wait in the hub\'s queue; legacy rows do not', () => {
+    upgradeFrom(6, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at) VALUES ('waiting', 'f', 'r', 'p', 'pending', 5);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('legacy', 'f', 'r', 'p', 'pending');`);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM hub_lease')).toEqual([{ n: 0 }]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(readHubLease(upgraded)).toBeUndefined();
+      expect(countUnclaimedAgents(upgraded)).toBe(1);
+      expect(claimPendingAgents(upgraded, 'hub-1', 10).map((a) => a.id)).toEqual(['waiting']);
+    } finally {
+      upgraded.close();
+    }
+  });
+});
+
+describe('schema 7 → 8', () => {
+  it('keeps every existing agent a local one, never seen over HTTP, and starts with no operator tokens', () => {
+    upgradeFrom(7, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, token_hash) VALUES ('a', 'f', 'r', 'p', 'running', 'abc');`);
     expect(queryDb(dbPath, 'SELECT id, runtime, last_seen_at FROM agents')).toEqual([{ id: 'a', runtime: null, last_seen_at: null }]);
-    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM operator_tokens')).toEqual([{ n: 1 - 1 }]);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM operator_tokens')).toEqual([{ n: 0 }]);
     const conn = new BetterSqlite3(dbPath);
     try {
       expect(() => conn.prepare("UPDATE agents SET runtime = 'ssh'").run()).toThrow(/CHECK constraint/);
