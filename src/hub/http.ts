@@ -42,7 +42,7 @@ export interface HttpEndpoint {
   /** Where MCP clients connect: url + /mcp */
   readonly mcpUrl: string;
   readonly port: number;
-  /** host:port as clients reach it (what the hub's lease row records). */
+  /** host:port it listens on (what the hub's lease row records; servers on this machine reach it there). */
   readonly address: string;
   /** MCP sessions open now. */
   sessions(): number;
@@ -111,7 +111,7 @@ export async function startHttpEndpoint(deps: ToolDeps, options: HttpEndpointOpt
     url: urls.url,
     mcpUrl: urls.mcpUrl,
     port,
-    address: new URL(urls.url).host,
+    address: `${urlHost(host)}:${port}`,
     sessions: () => sessions.size,
     connections: () => sessions.size + deps.push.stats().streams,
     close: async () => {

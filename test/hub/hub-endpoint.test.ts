@@ -4,7 +4,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startNode } from '../helpers/children.js';
 import { databasePerTest } from '../helpers/database.js';
 import { CLI, runCliAsync } from '../helpers/files.js';
-import { endHubsOf, fleetSettles, hostEnv, liveHub } from '../helpers/hub.js';
+import { connectHost, endHubsOf, fleetSettles, hostEnv, liveHub } from '../helpers/hub.js';
 import { connectHttp, type HttpClient } from '../helpers/http-hub.js';
 import { eventually } from '../helpers/mesh.js';
 
@@ -36,4 +36,22 @@ it('serves the tools at /mcp on the address its lease names, to an operator toke
   const asRemote = await connectHttp(remote.mcp_url, remote.token);
   expect((await asRemote.ok('fleet_status')).fleet.id).toBe(fleetId);
   await asRemote.close();
+});
+
+it('gives a stdio host\'s remote agent the URL of the hub it started', async () => {
+  const host = await connectHost(dbPath, hostEnv(dir));
+  try {
+    const { fleet_id: fleetId } = await host.call('spawn_fleet', { agents: [{ role: 'planner', prompt: 'sleep:20000' }] });
+    const lease = await eventually(async () => {
+      const l = await liveHub(dbPath);
+      expect(l.listen).toMatch(/^127\.0\.0\.1:\d+$/);
+      return l;
+    }, 20_000);
+    const remote = await host.call('attach_agent', { fleet_id: fleetId, role: 'reviewer', prompt: 'r', runtime: 'remote' });
+    expect(remote.mcp_url).toBe(`http://${lease.listen}/mcp`);
+    client = await connectHttp(remote.mcp_url, remote.token);
+    expect((await client.ok('fleet_status')).agents.map((a: { role: string }) => a.role)).toEqual(['planner', 'reviewer']);
+  } finally {
+    await host.close();
+  }
 });
