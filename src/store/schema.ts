@@ -36,9 +36,15 @@ export interface AgentTable {
   profile: Generated<AgentProfile>;
   /** Hex SHA-256 of the agent's MESHFLEET_AGENT_TOKEN; null for agents from before schema 4. */
   token_hash: string | null;
-  /** 'remote': runs elsewhere and connects over HTTP (schema 6); null: a process the hub starts. */
+  /** Its own git worktree (schema 6): null for agents that share the server's folder. */
+  workspace_repo: Generated<string | null>;
+  workspace_path: Generated<string | null>;
+  workspace_branch: Generated<string | null>;
+  workspace_base: Generated<string | null>;
+  workspace_state: Generated<WorkspaceState | null>;
+  /** 'remote': runs elsewhere and connects over HTTP (schema 10); null: a process the hub starts. */
   runtime: 'remote' | null;
-  /** Epoch ms of its latest authenticated HTTP request (schema 6). */
+  /** Epoch ms of its latest authenticated HTTP request (schema 10). */
   last_seen_at: number | null;
 }
 
@@ -50,6 +56,8 @@ export interface OperatorTokenTable {
   last_used_at: number | null;
   revoked_at: number | null;
 }
+
+export type WorkspaceState = 'active' | 'removed' | 'kept';
 
 export interface SupervisorTable {
   id: string;

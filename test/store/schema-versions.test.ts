@@ -143,8 +143,43 @@ describe('schema 6 → 7', () => {
 });
 
 describe('schema 7 → 8', () => {
-  it('keeps every existing agent a local one, never seen over HTTP, and starts with no operator tokens', () => {
+  it('gives existing agents no workspace (they keep running where they did), and the new columns take one', () => {
     upgradeFrom(7, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'coder', 'p', 'running');`);
+    expect(queryDb(dbPath, 'SELECT workspace_path, workspace_state FROM agents')).toEqual([{ workspace_path: null, workspace_state: null }]);
+    rawDatabase(dbPath).run("UPDATE agents SET workspace_path = '/w', workspace_state = 'kept' WHERE id = 'a1'");
+    expect(() => rawDatabase(dbPath).run("UPDATE agents SET workspace_state = 'lost' WHERE id = 'a1'")).toThrow(/CHECK constraint failed/);
+  });
+});
+
+describe('schema 8 → 9', () => {
+  it('derives the terms of existing capabilities with the new tokenizer: names whole, parts marked, no bare numbers', () => {
+    upgradeFrom(8, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'DevOps', 'p', 'running'), ('b', 'f', 'Firmware', 'p', 'running');
+      INSERT INTO capabilities (agent_id, fleet_id, role, registered_at) VALUES ('a', 'f', 'DevOps', 1), ('b', 'f', 'Firmware', 1);
+      INSERT INTO capability_skills (agent_id, position, skill) VALUES ('a', 0, 'CI/CD'), ('a', 1, 'aws_lambda'), ('b', 0, 'fw3_3_1');`);
+    expect(queryDb(dbPath, 'SELECT agent_id, term, part FROM capability_terms ORDER BY agent_id, term')).toEqual([
+      { agent_id: 'a', term: 'aws', part: 1 }, { agent_id: 'a', term: 'aws_lambda', part: 0 }, { agent_id: 'a', term: 'cd', part: 1 },
+      { agent_id: 'a', term: 'ci', part: 1 }, { agent_id: 'a', term: 'ci/cd', part: 0 }, { agent_id: 'a', term: 'devops', part: 0 },
+      { agent_id: 'a', term: 'lambda', part: 1 },
+      { agent_id: 'b', term: 'firmware', part: 0 }, { agent_id: 'b', term: 'fw3', part: 1 }, { agent_id: 'b', term: 'fw3_3_1', part: 0 },
+    ]);
+    expect(queryDb(dbPath, "SELECT count(*) AS n FROM meshfleet_meta WHERE key = 'derive_capability_terms'")).toEqual([{ n: 0 }]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(routeWork(upgraded, 'ci/cd pipeline is broken').map((m) => m.agentId)).toEqual(['a']);
+      expect(routeWork(upgraded, 'fix bug 1').map((m) => m.agentId)).toEqual([]);
+    } finally {
+      upgraded.close();
+    }
+  });
+});
+
+describe('schema 9 → 10', () => {
+  it('keeps every existing agent a local one, never seen over HTTP, and starts with no operator tokens', () => {
+    upgradeFrom(9, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, token_hash) VALUES ('a', 'f', 'r', 'p', 'running', 'abc');`);
     expect(queryDb(dbPath, 'SELECT id, runtime, last_seen_at FROM agents')).toEqual([{ id: 'a', runtime: null, last_seen_at: null }]);
