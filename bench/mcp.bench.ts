@@ -2,41 +2,20 @@
 // (ping on the same connection), batches beside the raw prepared-statement floor, and inbox
 // reads, acks and sends with a million messages stored.
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { Bench } from 'tinybench';
 import { createFleet } from '../src/mesh/fleets.js';
 import { newId } from '../src/mesh/ids.js';
 import { ackMessage, getInbox, sendMessage, sendMessages, type OutgoingMessage } from '../src/mesh/messages.js';
 import { openStore, type Store } from '../src/store/open.js';
-import { packageRoot } from '../src/store/package-root.js';
 import { report } from './report.js';
+import { call, connect } from './stdio-client.js';
 import { bulkAcknowledgedMessages, scratchDir } from './fixtures.js';
 
-const CLI = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 const CALLS = 10_000;
 const BATCH = 10_000;
 const MILLION = 1_000_000;
 const DURABILITY_CALLS = 2_000;
-
-async function connect(dbPath: string, flags: string[] = []): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: process.execPath, args: [CLI, 'serve', '--db', dbPath, ...flags],
-    // Agents exit at once and are beside the point here: this server starts them itself (no hub).
-    env: { PATH: process.env.PATH ?? '', MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'true', MESHFLEET_NO_HUB: '1' },
-  });
-  const client = new Client({ name: 'bench', version: '0' });
-  await client.connect(transport);
-  return client;
-}
-
-async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
-  const result = await client.callTool({ name, arguments: args });
-  const json = JSON.parse((result.content as { text: string }[])[0]!.text);
-  if (result.isError) throw new Error(`${name}: ${json.error}`);
-  return json;
-}
 
 async function overStdio(): Promise<void> {
   const scratch = scratchDir();

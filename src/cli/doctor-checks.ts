@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config.js';
+import { HUB_STALE_AFTER_MS } from '../hub/lease.js';
 import { whySupervisorIsDead } from '../runtime/policy.js';
 import { settingsFrom } from '../runtime/supervisor-settings.js';
 import { checkBeforeOpen } from '../store/adoption.js';
@@ -49,7 +50,7 @@ export async function checkSqlite(): Promise<{ result: CheckResult; Database?: t
 }
 
 /** The database lines: whether it opens, and what is inside. Reads only; changes nothing. */
-export function checkDatabase(Database: typeof BetterSqlite3 | undefined, path: string, now: number): { results: CheckResult[]; reader?: HealthReader } {
+export function checkDatabase(Database: typeof BetterSqlite3 | undefined, path: string, now: number): { results: CheckResult[]; reader?: HealthReader; version?: number } {
   if (Database === undefined) return { results: [warn('database', `${path}: not checked`, 'Fix better-sqlite3 first (see above).')] };
   if (!existsSync(path)) {
     return { results: [warn('database', `${path} does not exist yet`, 'Nothing to check: `meshfleet serve` (or `meshfleet migrate`) creates it. Pass --db PATH or set MESHFLEET_DB to check another database.')] };
@@ -69,7 +70,8 @@ export function checkDatabase(Database: typeof BetterSqlite3 | undefined, path: 
     return { results: [fail('database', `${path} cannot be read: ${(err as Error).message}`, 'Check the file and its permissions, or restore it from a backup.')] };
   }
   try {
-    return { results: [ok('database', `${path} opens (${sizeOf(path)})`), ...readChecks(reader, path, state, latest, now)], reader };
+    const version = state?.kind === 'meshfleet' ? state.version : 0;
+    return { results: [ok('database', `${path} opens (${sizeOf(path)})`), ...readChecks(reader, path, version, latest, now)], reader, version };
   } catch (err) {
     reader.close();
     // SQLITE_BUSY (a rollback-journal database another process is writing), an I/O error…
@@ -79,7 +81,7 @@ export function checkDatabase(Database: typeof BetterSqlite3 | undefined, path: 
   }
 }
 
-function readChecks(reader: HealthReader, path: string, state: SchemaState | undefined, latest: number, now: number): CheckResult[] {
+function readChecks(reader: HealthReader, path: string, version: number, latest: number, now: number): CheckResult[] {
   const results: CheckResult[] = [];
   const problems = reader.integrity(10);
   results.push(problems.length === 1 && problems[0] === 'ok'
@@ -87,7 +89,6 @@ function readChecks(reader: HealthReader, path: string, state: SchemaState | und
     : fail('integrity', `PRAGMA integrity_check found: ${problems.join('; ')}`, 'Stop every meshfleet using it and restore the file from a backup; `sqlite3 FILE .recover` may save what is left.'));
   const mode = reader.journalMode();
   results.push(mode === 'wal' ? ok('journal', 'WAL') : warn('journal', `journal_mode is ${mode}, not WAL`, 'Run `meshfleet serve` on it once: it switches the database to WAL, which lets servers read while one writes.'));
-  const version = state?.kind === 'meshfleet' ? state.version : 0;
   results.push(version === latest
     ? ok('schema', `version ${version}, as this meshfleet expects`)
     : warn('schema', `version ${version}; this meshfleet uses ${latest}`, `The next \`meshfleet serve\` migrates it to ${latest} (copy ${path} first if an older meshfleet still needs it).`));
@@ -146,8 +147,30 @@ export function checkRuntime(config: Config, db: string): CheckResult {
     : ok('runtime', `opencode is ${opencode}`);
 }
 
-// HUB: when src/hub lands, add checkHub here (is a hub running for this database, does it answer)
-// and call it from doctor.ts after checkRuntime.
+/** The schema that added hub_lease (0007-hub.sql). */
+const HUB_SCHEMA = 7;
+
+/**
+ * The hub lines: who holds the hub lease (alive by the rule the lease itself uses), and agents
+ * waiting to be started with no live hub to start them. Nothing when the database was not read.
+ */
+export function checkHub(reader: HealthReader | undefined, version: number, path: string, now: number): CheckResult[] {
+  if (reader === undefined || version < HUB_SCHEMA) return [];
+  const { lease, unclaimed } = reader.hub();
+  const dead = lease === undefined ? null : whySupervisorIsDead(lease, now, HUB_STALE_AFTER_MS);
+  const live = lease !== undefined && dead === null;
+  const since = (at: number): string => new Date(at).toISOString();
+  const results = [lease === undefined ? ok('hub', 'no hub running (serve starts one when needed)')
+    : live ? ok('hub', `hub pid ${lease.pid} since ${since(lease.startedAt)}, listening on ${lease.listen ?? 'nothing (no HTTP endpoint)'}, log ${lease.logPath ?? 'none (it writes to the terminal it was started in)'}`)
+    : warn('hub', `the hub lease names pid ${lease.pid} (since ${since(lease.startedAt)}), which is dead: ${dead}`,
+      `The next \`meshfleet serve\` or \`meshfleet hub\` replaces it and recovers its agents; \`meshfleet hub status\` shows its log${lease.logPath === null ? '' : ` (${lease.logPath})`}.`)];
+  const agents = `${unclaimed} agent${unclaimed === 1 ? '' : 's'}`;
+  results.push(unclaimed === 0 ? ok('waiting agents', 'none waiting to be started')
+    : live ? ok('waiting agents', `${agents} waiting; the hub (pid ${lease.pid}) starts them`)
+    : warn('waiting agents', `${agents} recorded and waiting, with no live hub to start them`,
+      `Run \`meshfleet hub --db ${path}\` (or any \`meshfleet serve\` on this database): it starts them.`));
+  return results;
+}
 
 function sizeOf(path: string): string {
   return formatBytes(statSync(path).size);

@@ -1,15 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
-import { checkDatabase, checkLegacyLedger, checkNode, checkRuntime, checkSqlite, type CheckResult } from './doctor-checks.js';
+import { checkDatabase, checkHub, checkLegacyLedger, checkNode, checkRuntime, checkSqlite, type CheckResult } from './doctor-checks.js';
 
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'Check this install and a database: ok, warn or fail per line, with what to do',
   usage: 'meshfleet doctor [--db PATH] [--json]\n\n'
     + 'Checks Node, the SQLite module, the database (opens, integrity_check, journal mode, schema\n'
-    + 'version, WAL size, agents whose server is dead), a legacy ledger not yet imported, and the\n'
-    + 'agent runtime on PATH. It only reads: the database, its -wal and -shm are not changed, and a\n'
-    + 'missing database is not created. Exit 0 when nothing failed (warnings allowed), 1 otherwise.\n'
+    + 'version, WAL size, agents whose server is dead), a legacy ledger not yet imported, the\n'
+    + 'agent runtime on PATH, and the hub (alive or dead; agents waiting with no hub to start them).\n'
+    + 'It only reads: the database, its -wal and -shm are not changed, and a missing database is not\n'
+    + 'created. Exit 0 when nothing failed (warnings allowed), 1 otherwise.\n'
     + '--json prints {"ok", "database", "checks": [{"check", "status", "detail", "fix"?}]}.',
   async run(args, ctx) {
     const { values } = parseArgs({ args, options: { db: { type: 'string' }, json: { type: 'boolean', default: false } } });
@@ -24,6 +25,7 @@ export const doctorCommand: Command = {
         ...database.results,
         checkLegacyLedger(ctx.config.legacyLedgerPath, database.reader),
         checkRuntime(ctx.config, db),
+        ...checkHub(database.reader, database.version ?? 0, db, Date.now()),
       ];
     } finally {
       database.reader?.close();

@@ -1,7 +1,7 @@
 // `meshfleet hub status` and `meshfleet hub stop`: read and ask the hub through its lease row.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { countUnclaimedAgents, readHubLease, requestHubStop, type HubLease } from '../hub/lease.js';
+import { HUB_STALE_AFTER_MS, countUnclaimedAgents, readHubLease, requestHubStop, type HubLease } from '../hub/lease.js';
 import { MeshError } from '../mesh/errors.js';
 import { supervisedAgents, type SupervisedAgent } from '../mesh/supervision.js';
 import { whySupervisorIsDead } from '../runtime/policy.js';
@@ -13,8 +13,6 @@ import type { Context } from './context.js';
 const MAX_LISTED_AGENTS = 50;
 /** How long `hub stop` waits for the hub to exit: its agents' SIGTERM grace (3 s) and its last writes fit well inside. */
 const STOP_WAIT_MS = 30_000;
-/** A hub's lease this old is a dead hub's (the hub's default stale bound). */
-const STALE_AFTER_MS = 30_000;
 
 function openExisting(ctx: Context, db: string | undefined): { store: Store; dbPath: string } {
   const dbPath = ctx.config.database(db).path;
@@ -27,7 +25,7 @@ function openExisting(ctx: Context, db: string | undefined): { store: Store; dbP
 /** The lease, and why its holder is dead (null while it lives). */
 function liveness(store: Store, now: number): { lease: HubLease; dead: string | null } | undefined {
   const lease = readHubLease(store);
-  return lease === undefined ? undefined : { lease, dead: whySupervisorIsDead(lease, now, STALE_AFTER_MS) };
+  return lease === undefined ? undefined : { lease, dead: whySupervisorIsDead(lease, now, HUB_STALE_AFTER_MS) };
 }
 
 export function hubStatus(args: string[], ctx: Context): number {

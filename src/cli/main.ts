@@ -15,6 +15,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'demo', summary: 'Run a whole fleet with the built-in test agent (no LLM): handoffs, a broadcast, routing, a template', load: async () => (await import('./demo.js')).demoCommand },
   { name: 'migrate', summary: 'Import a legacy agent-mesh JSON ledger (v0, v1, v2) into the database', load: async () => (await import('./migrate.js')).migrateCommand },
   { name: 'prune', summary: 'Delete settled fleets older than a given age, with their messages and history', load: async () => (await import('./prune.js')).pruneCommand },
+  { name: 'verify', summary: 'Check the database\'s consistency and its tamper-evident history (exit 1 on errors)', load: async () => (await import('./verify.js')).verifyCommand },
   { name: 'config', summary: 'Print the MCP host configuration that starts this meshfleet (opencode, claude, codex, json)', load: async () => (await import('./config.js')).configCommand },
   { name: 'check-reservations', summary: 'Exit 1 when given (or staged) files are reserved exclusively by another agent: for a git pre-commit hook', load: async () => (await import('./check-reservations.js')).checkReservationsCommand },
   { name: 'token', summary: 'Create, list and revoke operator tokens for the hub\'s HTTP endpoint', load: async () => (await import('./token.js')).tokenCommand },

@@ -13,7 +13,7 @@ import { Supervisor, type SupervisorOptions } from '../runtime/supervisor.js';
 import type { Store } from '../store/open.js';
 import type { HubEndpoint, StartEndpoint } from './endpoint.js';
 import {
-  acquireHubLease, beatHubLease, claimPendingAgents, countUnclaimedAgents, readHubLease, releaseHubLease, releaseIdleHubLease, setHubListen, type HubLease,
+  HUB_STALE_AFTER_MS, acquireHubLease, beatHubLease, claimPendingAgents, countUnclaimedAgents, readHubLease, releaseHubLease, releaseIdleHubLease, setHubListen, type HubLease,
 } from './lease.js';
 
 /** Why a hub ends, and whether the lease is still its own to give back. */
@@ -74,7 +74,7 @@ export class Hub {
   constructor(private readonly store: Store, private readonly dbPath: string, private readonly options: HubOptions) {
     this.supervisor = new Supervisor(store, options.runtime, options.env, { reclaims: true, ...options.supervision });
     this.changes = new ChangeFeed(store);
-    this.staleAfterMs = options.supervision?.staleAfterMs ?? 30_000;
+    this.staleAfterMs = options.supervision?.staleAfterMs ?? HUB_STALE_AFTER_MS;
     this.heartbeatEveryMs = options.supervision?.heartbeatEveryMs ?? 5_000;
   }
 

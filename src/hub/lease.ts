@@ -4,6 +4,9 @@ import { fleetAgents, type Agent } from '../mesh/fleets.js';
 import type { Store } from '../store/open.js';
 import type { HubLeaseTable } from '../store/schema.js';
 
+/** A lease whose heartbeat is older than this is a dead hub's (the hub's default stale bound). */
+export const HUB_STALE_AFTER_MS = 30_000;
+
 export type StopRequest = 'stop' | 'drain';
 
 export interface HubLease {

@@ -55,13 +55,32 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   spawn_from_template: EVERYONE, // the spec for all; spawn: true (start the fleet) the operator only, as spawn_fleet
   delete_fleet_template: OPERATOR,
   import_fleet_template: OPERATOR,
+  receipt: EVERYONE, // as itself, messages of its fleet
+  get_receipts: EVERYONE, // own fleet's messages
+  open_council: EVERYONE, // as itself, in its fleet
+  cast_vote: EVERYONE, // as itself
+  tally_council: EVERYONE, // own fleet's councils
+  get_thread: EVERYONE, // own fleet
+  search_messages: EVERYONE, // own fleet
   ping: EVERYONE,
   get_health: OPERATOR,
   prune: OPERATOR,
+  // The task board: leads plan, every agent works. Claims are the caller's own; a lead's release
+  // and block reach any task of its fleet (src/mcp/tasks.ts).
+  create_task: LEADS, // own fleet
+  create_tasks: LEADS, // own fleet
+  list_tasks: EVERYONE, // own fleet
+  get_task: EVERYONE, // own fleet
+  claim_task: EVERYONE, // as itself
+  next_task: EVERYONE, // as itself
+  complete_task: EVERYONE, // its own claims
+  release_task: EVERYONE, // its own claims; a lead any of its fleet
+  block_task: EVERYONE, // its own claims; a lead any of its fleet
   reserve_files: EVERYONE, // as itself, in its fleet
   renew_reservations: EVERYONE, // its own
   release_reservations: EVERYONE, // its own; a lead any of its fleet's, the operator any
   list_reservations: EVERYONE, // own fleet
+  verify_ledger: OPERATOR,
 };
 
 /** Who may use a tool; undefined for a name that is no tool (own keys only: "constructor" is none). */
@@ -169,4 +188,10 @@ export function fleetMember(store: Store, caller: Caller, agentId: string, actio
       'Name an agent of your own fleet (see fleet_status).');
   }
   return agentId;
+}
+
+/** The fleet a read is limited to: an agent's own (another is refused); the operator's choice, or every fleet. */
+export function readableFleet(caller: Caller, given: string | undefined, action: string): string | null {
+  if (caller.kind === 'operator') return given ?? null;
+  return actingFleet(caller, given, action);
 }

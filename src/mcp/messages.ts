@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { IDEMPOTENCY_TTL_MS, MAX_BATCH_PAYLOAD_BYTES, MAX_ID_CHARS, MAX_REPLY_BYTES } from '../mesh/limits.js';
+import { IDEMPOTENCY_TTL_MS, MAX_BATCH_PAYLOAD_BYTES, MAX_ID_CHARS, MAX_REPLY_BYTES, MAX_SUBJECT_CHARS } from '../mesh/limits.js';
 import {
   ackMessage, BROADCAST, getInbox, hasPendingMessages, MAX_BATCH_MESSAGES, MAX_PAYLOAD_BYTES, MESSAGE_TYPES, requireAgent,
   sendMessage, sendMessages, type OutgoingMessage,
@@ -9,6 +9,7 @@ import { actingAgent, actingFleet } from './access.js';
 import type { ToolDeps } from './deps.js';
 import { MeshError } from '../mesh/errors.js';
 import { toolResult } from './result.js';
+import { waitForChange } from './waiting.js';
 import { id, list, oneOf, text, whole } from './schemas.js';
 import { messageJson } from './wire.js';
 
@@ -21,16 +22,18 @@ const message = {
   type: oneOf('type', MESSAGE_TYPES),
   payload: text('payload', MAX_PAYLOAD_BYTES, { empty: true }).describe(`Message body, at most ${MAX_PAYLOAD_BYTES} bytes of UTF-8`),
   correlation_id: text('correlation_id', MAX_ID_CHARS, { empty: true }).optional().describe('Thread id: reply with the id of the message you answer'),
+  subject: text('subject', MAX_SUBJECT_CHARS, { empty: true }).optional().describe(`Optional title, at most ${MAX_SUBJECT_CHARS} characters (searched, and shown by get_thread)`),
 };
 const idempotencyKey = id('idempotency_key').optional()
   .describe(`Optional unique key for this send (e.g. a UUID): repeating the call with the same key within ${IDEMPOTENCY_TTL_MS / 3_600_000} h returns the first answer and sends nothing twice`);
-type MessageInput = { fleet_id?: string | undefined; from_agent_id?: string | undefined; to_agent_id: string; type: OutgoingMessage['type']; payload: string; correlation_id?: string | undefined };
+type MessageInput = { fleet_id?: string | undefined; from_agent_id?: string | undefined; to_agent_id: string; type: OutgoingMessage['type']; payload: string; correlation_id?: string | undefined; subject?: string | undefined };
 
 const agentArg = id('agent_id').optional().describe('The agent; defaults to this server\'s own agent');
 const inboxArgs = {
   agent_id: agentArg,
   since: z.number({ error: 'since must be a number: epoch milliseconds' }).optional().describe('Only messages sent after this time (epoch ms, strict)'),
   limit: whole('limit', 1, 10_000).optional().describe(`At most this many messages (default 1000, max 10000; a page also stops before ${MAX_REPLY_BYTES / 1_048_576} MiB); has_more says if more wait`),
+  thread_id: id('thread_id').optional().describe('Only messages of this thread (a thread_id, or any message id of the thread)'),
 };
 
 export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
@@ -41,6 +44,7 @@ export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
       return {
         fleetId: actingFleet(caller, m.fleet_id, 'send in'), fromAgentId: actingAgent(caller, m.from_agent_id, 'from_agent_id', 'send'),
         toAgentId: m.to_agent_id, type: m.type, payload: m.payload, correlationId: m.correlation_id ?? null,
+        ...(m.subject === undefined ? {} : { subject: m.subject }),
       };
     } catch (err) {
       if (err instanceof MeshError && where !== '') throw new MeshError(err.code, `${where}${err.message}`, err.hint);
@@ -48,8 +52,8 @@ export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
     }
   };
   const reader = (given: string | undefined, action = 'read the inbox') => actingAgent(caller, given, 'agent_id', action);
-  const inbox = (agentId: string, since?: number, limit?: number) => {
-    const { messages, hasMore } = getInbox(store, agentId, { sinceMs: since, limit });
+  const inbox = (agentId: string, since?: number, limit?: number, threadId?: string) => {
+    const { messages, hasMore } = getInbox(store, agentId, { sinceMs: since, limit, threadId });
     return { messages: messages.map(messageJson), has_more: hasMore };
   };
 
@@ -74,7 +78,7 @@ export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
   server.registerTool('get_inbox', {
     description: 'An agent\'s unacknowledged messages, oldest first. Reading marks them read, not acknowledged: ack_message each one you have handled.',
     inputSchema: inboxArgs,
-  }, (input) => toolResult(() => inbox(reader(input.agent_id), input.since, input.limit)));
+  }, (input) => toolResult(() => inbox(reader(input.agent_id), input.since, input.limit, input.thread_id)));
 
   server.registerTool('ack_message', {
     description: 'Acknowledge a message for this agent only; other recipients of a broadcast keep their own copy.',
@@ -112,24 +116,5 @@ export function registerMessageTools(server: McpServer, deps: ToolDeps): void {
 
 /** Resolves true when a message is pending for the agent, false at the timeout or on cancel. */
 function waitForPending(deps: ToolDeps, agentId: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    deps.waits.pending += 1;
-    let finished = false;
-    const done = (arrived: boolean) => {
-      if (finished) return;
-      finished = true;
-      deps.waits.pending -= 1;
-      unsubscribe();
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(arrived);
-    };
-    const onAbort = () => done(false);
-    const unsubscribe = deps.changes.subscribe(() => {
-      if (hasPendingMessages(deps.store, agentId)) done(true);
-    });
-    const timer = setTimeout(() => done(false), timeoutMs);
-    timer.unref(); // a pending wait must not keep a server alive after its client has gone
-    signal.addEventListener('abort', onAbort);
-  });
+  return waitForChange(deps, () => hasPendingMessages(deps.store, agentId), timeoutMs, signal);
 }

@@ -8,12 +8,16 @@ import { accessOf, identifyCaller, mayUse, type Caller } from './access.js';
 import type { AgentLauncher, HubLink, ToolDeps } from './deps.js';
 import { InboxPush, type PushOptions } from './push.js';
 import { registerFleetTools } from './fleets.js';
+import { registerCouncilTools } from './councils.js';
 import { registerMessageTools } from './messages.js';
+import { registerReceiptTools } from './receipts.js';
 import { failed, malformedTextAt, useJsonErrors } from './result.js';
 import { registerReservationTools } from './reservations.js';
 import { registerRoutingTools } from './routing.js';
 import { registerSystemTools } from './system.js';
+import { registerTaskTools } from './tasks.js';
 import { registerTemplateTools } from './templates.js';
+import { registerThreadTools } from './threads.js';
 
 export const SERVER_INSTRUCTIONS = [
   'Meshfleet coordinates a fleet of agents on one SQLite database.',
@@ -28,8 +32,12 @@ export function createMcpServer(deps: ToolDeps): McpServer {
   const offered = offeredTools(server, deps.caller);
   registerFleetTools(offered, deps);
   registerMessageTools(offered, deps);
+  registerThreadTools(offered, deps);
+  registerReceiptTools(offered, deps);
+  registerCouncilTools(offered, deps);
   registerRoutingTools(offered, deps);
   registerTemplateTools(offered, deps);
+  registerTaskTools(offered, deps);
   registerSystemTools(offered, deps);
   registerReservationTools(offered, deps);
   return server;

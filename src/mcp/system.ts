@@ -1,8 +1,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
 import { MeshError } from '../mesh/errors.js';
 import { getHealth } from '../mesh/health.js';
 import { quote } from '../mesh/limits.js';
 import { parseDurationMs, pruneReportJson, pruneSettledFleets, vacuum } from '../mesh/retention.js';
+import { checkedHead, verifyLedger, verifyReportJson } from '../mesh/verify.js';
 import type { ToolDeps } from './deps.js';
 import { toolResult } from './result.js';
 import { flag, text } from './schemas.js';
@@ -48,5 +50,19 @@ export function registerSystemTools(server: McpServer, deps: ToolDeps): void {
     if (input.vacuum && input.dry_run) throw new MeshError('invalid', 'vacuum and dry_run do not go together.', 'Leave out one of them.');
     const report = pruneSettledFleets(deps.store, { olderThanMs, dryRun: input.dry_run ?? false });
     return pruneReportJson(report, input.vacuum ? vacuum(deps.store, 'full') : undefined);
+  }));
+
+  server.registerTool('verify_ledger', {
+    description: 'Check the database: named consistency checks (errors, warnings, counts) and the hash chain over every message and event, naming the first row altered, deleted or inserted out of order. Reads only. With against_position and against_hash (a head kept from `meshfleet verify --export`), also checks the chain still holds it.',
+    inputSchema: {
+      against_position: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Position of a kept head'),
+      against_hash: z.string().max(64).optional().describe('chain_hash of a kept head: 64 hex digits'),
+    },
+  }, (input) => toolResult(() => {
+    if ((input.against_position === undefined) !== (input.against_hash === undefined)) {
+      throw new MeshError('invalid', 'against_position and against_hash go together.', 'Pass both, from one kept head, or neither.');
+    }
+    const against = input.against_position === undefined ? undefined : checkedHead(input.against_position, input.against_hash, 'against');
+    return verifyReportJson(verifyLedger(deps.store, against === undefined ? {} : { against }), against);
   }));
 }

@@ -16,6 +16,7 @@ export const agentJson = (a: Agent) => ({
 export const messageJson = (m: InboxMessage) => ({
   id: m.id, fleet_id: m.fleetId, from_agent_id: m.fromAgentId, to_agent_id: m.toAgentId, type: m.type, payload: m.payload,
   correlation_id: m.correlationId, timestamp: m.sentAt, acknowledged: false, read_at: m.readAt,
+  subject: m.subject, thread_id: m.threadId,
 });
 
 export const templateJson = (t: Template) => ({

@@ -6,8 +6,11 @@ export type EventKind =
   | 'agent_retried' | 'agent_timed_out' | 'agent_recovered' | 'supervisor_reclaimed' | 'hub_started' | 'hub_stopped'
   | 'messages_sent' | 'capability_registered' | 'routing_outcome_recorded'
   | 'template_saved' | 'template_deleted' | 'template_imported'
+  | 'task_created' | 'task_claimed' | 'task_lease_renewed' | 'task_completed' | 'task_failed' | 'task_released' | 'task_reopened'
+  | 'task_blocked' | 'task_claim_returned' | 'task_lease_expired'
   | 'files_reserved' | 'files_released'
-  | 'workspace_removed' | 'workspace_kept';
+  | 'workspace_removed' | 'workspace_kept'
+  | 'council_opened' | 'council_decided';
 
 export interface EventRecord {
   kind: EventKind;

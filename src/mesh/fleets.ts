@@ -4,6 +4,7 @@ import type { AgentProfile, AgentStatus, AgentTable, FleetStatus, FleetTable, Wo
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { newId } from './ids.js';
+import { returnClaimsOf } from './task-leases.js';
 import { AGENT_NAME, MAX_PROMPT_BYTES, MAX_ROLE_CHARS, quote } from './limits.js';
 
 export const MAX_FLEET_AGENTS = 64;
@@ -271,6 +272,8 @@ export function markAgentRetrying(
     if (!isOwnedBy(agent, retry.supervisorId)) return;
     store.run(store.sql.updateTable('agents').set({ status: 'pending', pid: null, pid_start: null, error: retry.error }).where('id', '=', agentId));
     recordEvent(store, { kind: 'agent_retried', fleetId: agent.fleetId, agentId, data: { failed_attempt: retry.attempt, delay_ms: retry.delayMs, error: retry.error } }, now);
+    // The next attempt is a new process that knows nothing of this one's work.
+    returnClaimsOf(store, agentId, `attempt ${retry.attempt} ended: ${retry.error ?? 'failed'}`, now);
   });
 }
 
@@ -292,6 +295,7 @@ export function markAgentFinished(
       .where('id', '=', agentId));
     const kind = outcome.status === 'complete' ? 'agent_finished' : outcome.status === 'failed' ? 'agent_failed' : 'agent_interrupted';
     recordEvent(store, { kind, fleetId: agent.fleetId, agentId, data: outcome.error === null ? undefined : { error: outcome.error } }, now);
+    returnClaimsOf(store, agentId, `the agent is ${outcome.status}${outcome.error === null ? '' : `: ${outcome.error}`}`, now);
     settleFleet(store, agent.fleetId, now);
   });
 }

@@ -11,7 +11,7 @@ let offset = pool.length;
  * for a model to copy, and in creation order (time, then a per-process counter), so agents of
  * a fleet list in the order they were spawned.
  */
-export function newId(prefix: 'fleet' | 'agent' | 'msg'): string {
+export function newId(prefix: 'fleet' | 'agent' | 'msg' | 'task'): string {
   if (offset === pool.length) {
     randomFillSync(pool);
     offset = 0;

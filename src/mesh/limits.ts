@@ -57,6 +57,23 @@ export const MAX_LINE_BYTES = 48 * 1_048_576;
 export const MAX_REPLY_BYTES = 4 * 1_048_576;
 /** How long an idempotency_key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** Task board (src/mesh/tasks.ts). A task's description is routed like route_work's: MAX_TASK_CHARS. */
+export const MAX_TASK_TITLE_CHARS = 200;
+export const MAX_TASK_DEPENDENCIES = 64;
+/** Tasks one create_tasks call may create, in one transaction. */
+export const MAX_TASK_BATCH = 1_000;
+export const MAX_FLEET_TASKS = 10_000;
+export const MIN_TASK_PRIORITY = -1_000;
+export const MAX_TASK_PRIORITY = 1_000;
+/** complete_task's result, as a message payload: MAX_PAYLOAD_BYTES. block_task's reason: MAX_DESCRIPTION_CHARS. */
+export const MAX_TASK_PAGE = 100;
+/** Routing keys of one task (its first keywords): complete_task records one outcome per key. */
+export const MAX_TASK_KEYS = 16;
+export const DEFAULT_LEASE_MS = 30 * 60_000;
+export const MIN_LEASE_MS = 1_000;
+export const MAX_LEASE_MS = 24 * 3_600_000;
+/** Ready tasks next_task scores at the best priority present: the oldest this many. */
+export const MAX_NEXT_TASK_CANDIDATES = 200;
 
 /** File reservations: patterns per reserve_files call, each pattern's length, the longest TTL. */
 export const MAX_RESERVATION_PATHS = 64;
@@ -69,3 +86,24 @@ export const DEFAULT_RESERVATION_TTL_MS = 3_600_000;
 export const MAX_RESERVATION_REASON_CHARS = 500;
 /** Reservations one fleet may hold at once (live ones), so a conflict check stays short. */
 export const MAX_LIVE_RESERVATIONS_PER_FLEET = 1_000;
+/** A message's subject (and a council's). */
+export const MAX_SUBJECT_CHARS = 200;
+/** A receipt's action label ("seen", "started", "done", ...) and its note; a vote's note. */
+export const MAX_RECEIPT_ACTION_CHARS = 32;
+export const MAX_NOTE_CHARS = 2_000;
+/** search_messages: the query text, and results per call. */
+export const MAX_SEARCH_QUERY_CHARS = 1_000;
+export const DEFAULT_SEARCH_LIMIT = 20;
+export const MAX_SEARCH_LIMIT = 100;
+/** A snippet is cut to this many characters (one "word" may be a 64 KiB run without spaces). */
+export const MAX_SNIPPET_CHARS = 500;
+/** get_thread: messages per page (a page also stops before MAX_REPLY_BYTES). */
+export const DEFAULT_THREAD_LIMIT = 100;
+export const MAX_THREAD_LIMIT = 1_000;
+/** Councils: a vote's weight, and how far away a deadline may be (30 days). */
+export const MAX_VOTE_WEIGHT = 1_000;
+export const MAX_COUNCIL_DEADLINE_MS = 30 * 24 * 3_600_000;
+/** Voters of one council: every agent of a fleet at most. */
+export const MAX_FLEET_VOTERS = 64;
+/** A council's proposal text: at most 48 KiB of UTF-8, so the message with its trailer stays under MAX_PAYLOAD_BYTES. */
+export const MAX_COUNCIL_DETAILS_CHARS = 16_000;

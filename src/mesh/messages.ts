@@ -5,7 +5,7 @@ import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { newId } from './ids.js';
 import {
-  IDEMPOTENCY_TTL_MS, MAX_BATCH_DELIVERIES, MAX_BATCH_MESSAGES, MAX_BATCH_PAYLOAD_BYTES, MAX_ID_CHARS, MAX_PAYLOAD_BYTES, MAX_REPLY_BYTES, MESSAGE_TYPES,
+  IDEMPOTENCY_TTL_MS, MAX_BATCH_DELIVERIES, MAX_BATCH_MESSAGES, MAX_BATCH_PAYLOAD_BYTES, MAX_ID_CHARS, MAX_PAYLOAD_BYTES, MAX_REPLY_BYTES, MAX_SUBJECT_CHARS, MESSAGE_TYPES,
   quote, type MessageType,
 } from './limits.js';
 
@@ -21,10 +21,12 @@ export interface OutgoingMessage {
   type: MessageType;
   payload: string;
   correlationId?: string | null;
+  /** Optional subject: searched with the payload, and the thread's title. */
+  subject?: string | null;
 }
 
 /** A pending delivery as the recipient sees it: the stored message, its send order and read time. */
-export type InboxMessage = NewMessage & { seq: number; readAt: number | null };
+export type InboxMessage = Required<NewMessage> & { seq: number; readAt: number | null };
 
 /**
  * A send may carry an idempotency key: repeating it (same fleet, same key, within
@@ -108,6 +110,9 @@ function once<T extends object>(store: Store, fleetId: string, key: string | und
 }
 
 function checkContent(msg: OutgoingMessage, where: string): void {
+  if (msg.subject != null && msg.subject.length > MAX_SUBJECT_CHARS) {
+    throw new MeshError('too_large', `${where}subject is ${msg.subject.length} characters; the limit is ${MAX_SUBJECT_CHARS}.`, 'Use a short title; put the details in the payload.');
+  }
   if (!(MESSAGE_TYPES as readonly string[]).includes(msg.type)) {
     throw new MeshError('invalid', `${where}type ${quote(msg.type)} is not a message type.`, `Use one of: ${MESSAGE_TYPES.join(', ')}.`);
   }
@@ -121,8 +126,8 @@ function checkContent(msg: OutgoingMessage, where: string): void {
   }
 }
 
-type Lookup = (agentId: string) => AgentRef | undefined;
-const lookup = (store: Store): Lookup => (agentId) => store.hot.agent(agentId);
+export type Lookup = (agentId: string) => AgentRef | undefined;
+export const lookup = (store: Store): Lookup => (agentId) => store.hot.agent(agentId);
 
 function cachedLookup(store: Store): Lookup {
   const cache = new Map<string, AgentRef | undefined>();
@@ -144,16 +149,27 @@ function insert(store: Store, msg: OutgoingMessage, now: number, agentOf: Lookup
     requireMember(store, agentOf, msg.fleetId, msg.toAgentId, 'to_agent_id', where);
     recipients = [msg.toAgentId];
   }
-  const messageId = newId('msg');
-  const messageSeq = store.hot.insertMessage({
-    id: messageId, fleetId: msg.fleetId, fromAgentId: msg.fromAgentId, toAgentId: msg.toAgentId, type: msg.type,
-    payload: msg.payload, correlationId: msg.correlationId ?? null, sentAt: now,
-  });
-  for (const agentId of recipients) store.hot.insertDelivery({ messageSeq, agentId, acked: false, readAt: null, ackedAt: null, sentAt: now });
-  return { messageId, recipients };
+  return { messageId: writeMessage(store, msg, recipients, now), recipients };
 }
 
-function requireMember(store: Store, agentOf: Lookup, fleetId: string, agentId: string, field: string, where: string): void {
+/**
+ * Writes a message and one pending delivery per recipient, checked by the caller already. Call
+ * inside a write. Returns the message id (`messageId`, or a new one).
+ */
+export function writeMessage(store: Store, msg: OutgoingMessage, recipients: readonly string[], now: number, messageId: string = newId('msg')): string {
+  const correlationId = msg.correlationId ?? null;
+  // A reply joins the thread of the message it names; a free-form correlation id is a thread of
+  // its own; anything else starts a thread (migration 0011 does the same for other writers).
+  const threadId = correlationId === null ? messageId : store.hot.threadOf(correlationId, msg.fleetId) ?? correlationId;
+  const messageSeq = store.hot.insertMessage({
+    id: messageId, fleetId: msg.fleetId, fromAgentId: msg.fromAgentId, toAgentId: msg.toAgentId, type: msg.type,
+    payload: msg.payload, correlationId, sentAt: now, subject: msg.subject ?? null, threadId,
+  });
+  for (const agentId of recipients) store.hot.insertDelivery({ messageSeq, agentId, acked: false, readAt: null, ackedAt: null, sentAt: now });
+  return messageId;
+}
+
+export function requireMember(store: Store, agentOf: Lookup, fleetId: string, agentId: string, field: string, where: string): void {
   const agent = agentOf(agentId);
   if (agent !== undefined && agent.fleet_id === fleetId) return;
   if (store.hot.fleetStatus(fleetId) === undefined) {
@@ -171,10 +187,12 @@ function requireMember(store: Store, agentOf: Lookup, fleetId: string, agentId: 
  * `sinceMs` keeps only messages sent strictly after it. A page stops at `limit` messages or
  * before its JSON would pass MAX_REPLY_BYTES, whichever comes first; `hasMore` says so.
  */
-export function getInbox(store: Store, agentId: string, options: { sinceMs?: number; limit?: number } = {}, now: number = Date.now()): { messages: InboxMessage[]; hasMore: boolean } {
-  requireAgent(store, agentId);
+export function getInbox(store: Store, agentId: string, options: { sinceMs?: number; limit?: number; threadId?: string } = {}, now: number = Date.now()): { messages: InboxMessage[]; hasMore: boolean } {
+  const agent = requireAgent(store, agentId);
   const limit = options.limit ?? DEFAULT_INBOX_LIMIT;
-  const rows = store.hot.inbox(agentId, options.sinceMs ?? null, 0, limit + 1);
+  const rows = options.threadId === undefined
+    ? store.hot.inbox(agentId, options.sinceMs ?? null, 0, limit + 1)
+    : store.threads.inbox(requireThread(store, options.threadId, agent.fleet_id), agent.fleet_id, agentId, options.sinceMs ?? null, limit + 1);
   const fitting = Math.min(limit, countWithinBudget(rows));
   const hasMore = rows.length > fitting;
   rows.length = fitting;
@@ -206,6 +224,16 @@ export function ackMessage(store: Store, agentId: string, messageId: string, now
   });
 }
 
+/** The thread an id names in the fleet: the thread of that message, or the thread of that id. */
+export function requireThread(store: Store, id: string, fleetId: string): string {
+  const found = store.threads.find(id, fleetId);
+  if (found === undefined) {
+    throw new MeshError('not_found', `No message or thread ${quote(id)} in fleet ${quote(fleetId)}.`,
+      'Pass a message id (from get_inbox or search_messages) or a thread_id those return.');
+  }
+  return found.threadId;
+}
+
 export function requireAgent(store: Store, agentId: string): AgentRef {
   const agent = store.hot.agent(agentId);
   if (agent === undefined) {
@@ -222,25 +250,26 @@ const MESSAGE_JSON_OVERHEAD = 1_024;
  * UTF-16 unit (a control character becomes \u00XX), so most pages are settled by that bound
  * alone; only pages near the budget pay for measuring exactly.
  */
-function countWithinBudget(rows: InboxRow[]): number {
+export function countWithinBudget(rows: InboxRow[]): number {
   let bound = 0;
   let count = 0;
   for (; count < rows.length; count++) {
     const row = rows[count]!;
-    bound += MESSAGE_JSON_OVERHEAD + 6 * (row.payload.length + (row.correlation_id?.length ?? 0) + row.type.length);
+    bound += MESSAGE_JSON_OVERHEAD + 6 * (row.payload.length + (row.correlation_id?.length ?? 0) + row.type.length + (row.subject?.length ?? 0) + (row.thread_id?.length ?? 0));
     if (bound > MAX_REPLY_BYTES) break;
   }
   if (count === rows.length) return count;
   let exact = 0;
   for (count = 0; count < rows.length; count++) {
     const row = rows[count]!;
-    exact += MESSAGE_JSON_OVERHEAD + Buffer.byteLength(JSON.stringify(row.payload)) + Buffer.byteLength(JSON.stringify(row.correlation_id ?? '')) + Buffer.byteLength(JSON.stringify(row.type));
+    exact += MESSAGE_JSON_OVERHEAD + Buffer.byteLength(JSON.stringify([row.payload, row.correlation_id, row.type, row.subject, row.thread_id]));
     if (exact > MAX_REPLY_BYTES) break;
   }
   return Math.max(count, 1); // one message always fits: its payload is at most 64 KiB
 }
 
-const toInboxMessage = (row: InboxRow): InboxMessage => ({
+export const toInboxMessage = (row: InboxRow): InboxMessage => ({
   id: row.id, seq: row.seq, fleetId: row.fleet_id, fromAgentId: row.from_agent_id, toAgentId: row.to_agent_id,
   type: row.type, payload: row.payload, correlationId: row.correlation_id, sentAt: row.sent_at, readAt: row.read_at,
+  subject: row.subject, threadId: row.thread_id,
 });

@@ -2,6 +2,7 @@
 import type { Store } from '../store/open.js';
 import type { AgentStatus } from '../store/schema.js';
 import { recordEvent } from './events.js';
+import { returnClaimsOf } from './task-leases.js';
 
 export interface SupervisorRecord {
   id: string;
@@ -71,6 +72,8 @@ export function takeOverAgents(store: Store, dead: SupervisorRecord, byId: strin
     const agents = supervisedAgents(store, dead.id);
     store.run(store.sql.updateTable('agents').set({ supervisor_id: byId })
       .where('supervisor_id', '=', dead.id).where('status', 'in', ['pending', 'running']));
+    // Each taken agent's process is ended or replaced by a new attempt: what it claimed goes back.
+    for (const agent of agents) returnClaimsOf(store, agent.id, `its supervising server (pid ${dead.pid}) ${why}`, now);
     recordEvent(store, { kind: 'supervisor_reclaimed', data: { supervisor: dead.id, pid: dead.pid, reason: why, agents: agents.length, by: byId } }, now);
     return agents;
   });

@@ -3,6 +3,7 @@
 import { MeshError } from '../mesh/errors.js';
 import { MAX_ROUTE_WORDS } from '../mesh/limits.js';
 import { recordEvent } from '../mesh/events.js';
+import { MAX_FLEET_AGENTS } from '../mesh/fleets.js';
 import { requireAgent } from '../mesh/messages.js';
 import type { Store } from '../store/open.js';
 import type { Relation, RouteHitRow, RouteKeyword, RouteWeights } from '../store/route-query.js';
@@ -126,4 +127,14 @@ export function recordRoutingOutcome(store: Store, input: { agentId: string; cap
     const tally = store.outcomes.tally(input.agentId, key);
     return { successes: tally.wins, failures: tally.total - tally.wins };
   });
+}
+
+/**
+ * How route_work scores one agent of a fleet for a description (the same query and arithmetic,
+ * over the whole fleet), or null when none of its role and skills meets the description.
+ * next_task ranks tasks with it.
+ */
+export function scoreAgentFor(store: Store, description: string, agentId: string, fleetId: string): RouteMatch | null {
+  if (tokens(description).length === 0) return null;
+  return routeWork(store, description, { fleetId, topN: MAX_FLEET_AGENTS }).find((m) => m.agentId === agentId) ?? null;
 }

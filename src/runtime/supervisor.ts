@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { log } from '../log.js';
+import { settleDueCouncils } from '../mesh/councils.js';
+import { indexPendingMessages } from '../mesh/search.js';
 import { FINAL_AGENT_STATUSES, getAgent, requireFleet, type Agent } from '../mesh/fleets.js';
 import { hashToken, newAgentToken } from '../mesh/tokens.js';
 import {
@@ -64,6 +66,11 @@ export class Supervisor {
     this.scheduler.every('the timeout check', tickMs, () => this.enforceTimeouts(Date.now()));
     this.scheduler.every('the process check', tickMs, () => this.endVanished(Date.now()));
     this.scheduler.every('the supervisor heartbeat', heartbeatEveryMs, () => this.beat(Date.now()));
+    // Council deadlines decide without anyone calling tally_council. Every server sweeps (a
+    // decided council is never decided twice); the hub will own this timer where there is one.
+    this.scheduler.every('the council deadlines', tickMs, () => settleDueCouncils(this.store, Date.now()));
+    // New messages wait in a queue for the full-text index (migration 0011); index them in batches.
+    this.scheduler.every('the search index', tickMs, () => indexPendingMessages(this.store));
     if (reclaims) {
       // Worktrees of settled fleets: removed when clean, else kept (runtime/workspaces.ts).
       this.scheduler.every('the worktree sweep', tickMs, () => retireSettledWorkspaces(this.store));

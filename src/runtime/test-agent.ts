@@ -14,12 +14,17 @@
 // Prefixes, followed by a space and the prompt to go on with: "after:<file>" (write <file>.waiting,
 // wait until <file> exists), "record-env:<file>" (append this attempt's MESHFLEET_AGENT_TOKEN and
 // whether MESHFLEET_AUTH_TOKEN is set, as a JSON line).
+// Task board: "tasks[:skill,...]" (register the skills, then next_task and complete until no task
+// is open or claimed; print the titles done; "tasks-commit:…" also commits <title>.txt per task), "tasks-plan:<file>" (a lead: create_tasks with the
+// JSON list in <file>), "claim-and-hang:<file>" (claim the next ready task, write its id to
+// <file>, hang until killed).
 // With the argument `team` (MESHFLEET_AGENT_COMMAND="node .../test-agent.js team"), the prompt is
 // read as a real agent's instructions instead: see test-agent-team.ts.
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { readAgentEnvironment } from '../config.js';
 import { call, connectOwnServer } from './test-agent-client.js';
+import { claimAndHang, planTasks, workTasks, type Call } from './test-agent-tasks.js';
 import { team } from './test-agent-team.js';
 
 const given = readAgentEnvironment(process.env);
@@ -48,6 +53,16 @@ async function pipeline(): Promise<string> {
   }
 }
 
+/** A task-board prompt (test-agent-tasks.ts), on this agent's own server. */
+async function onBoard(work: (call: Call) => Promise<string>): Promise<string> {
+  const client = await connectOwnServer(given);
+  try {
+    return await work((name, args) => call(client, name, args));
+  } finally {
+    await client.close();
+  }
+}
+
 /** "<prefix><argument> <rest>" → [argument, rest]. */
 function splitPrefix(text: string, prefix: string): [string, string] {
   const body = text.slice(prefix.length);
@@ -70,6 +85,14 @@ async function main(prompt: string): Promise<void> {
   }
   if (prompt === 'pipeline') {
     process.stdout.write(`${await pipeline()}\n`);
+  } else if (/^tasks(-commit)?(:|$)/.test(prompt)) {
+    const [kind, list = ''] = prompt.split(':', 2) as [string, string?];
+    const skills = list.split(',').filter((s) => s !== '');
+    process.stdout.write(`${await onBoard((c) => workTasks(c, role, skills, kind === 'tasks-commit'))}\n`);
+  } else if (prompt.startsWith('tasks-plan:')) {
+    process.stdout.write(`${await onBoard((c) => planTasks(c, prompt.slice('tasks-plan:'.length)))}\n`);
+  } else if (prompt.startsWith('claim-and-hang:')) {
+    await onBoard((c) => claimAndHang(c, prompt.slice('claim-and-hang:'.length)));
   } else if (prompt === 'fail') {
     process.stderr.write(`${role}: failing on purpose\n`);
     process.exitCode = 2;

@@ -14,12 +14,17 @@ export interface UnfinishedAgent {
   supervisor: { pid: number; pidStart: string | null; heartbeatAt: number } | null;
 }
 
+/** The hub_lease row (schema 7 and later), as `meshfleet hub status` reads it. */
+export interface HubLeaseRow { pid: number; pidStart: string | null; startedAt: number; heartbeatAt: number; listen: string | null; logPath: string | null }
+
 export interface HealthReader {
   /** PRAGMA integrity_check's findings; ['ok'] when there are none. At most `limit` lines. */
   integrity(limit: number): string[];
   journalMode(): string;
   /** Pending or running agents that a server supervises (schema 3 and later). */
   supervisedUnfinished(): UnfinishedAgent[];
+  /** The hub's lease row (undefined when no hub holds it), and agents recorded that no supervisor claimed yet. Schema 7 and later. */
+  hub(): { lease: HubLeaseRow | undefined; unclaimed: number };
   /** The sha256 of every legacy ledger imported so far. */
   importedLedgers(): Set<string>;
   close(): void;
@@ -68,6 +73,19 @@ export function openHealthReader(Database: typeof BetterSqlite3, path: string): 
       supervisorId: r.supervisor_id,
       supervisor: r.pid === null ? null : { pid: r.pid, pidStart: r.pid_start, heartbeatAt: r.heartbeat_at! },
     })),
+    hub: () => {
+      const row = db.prepare('SELECT pid, pid_start, started_at, heartbeat_at, listen, log_path FROM hub_lease WHERE slot = 1').get() as {
+        pid: number; pid_start: string | null; started_at: number; heartbeat_at: number; listen: string | null; log_path: string | null;
+      } | undefined;
+      // The same agents the hub claims (the agents_unclaimed index); legacy rows without created_at are not startable.
+      const unclaimed = db.prepare("SELECT count(*) FROM agents WHERE status = 'pending' AND supervisor_id IS NULL AND created_at IS NOT NULL").pluck().get() as number;
+      return {
+        lease: row === undefined ? undefined : {
+          pid: row.pid, pidStart: row.pid_start, startedAt: row.started_at, heartbeatAt: row.heartbeat_at, listen: row.listen, logPath: row.log_path,
+        },
+        unclaimed,
+      };
+    },
     importedLedgers: () => new Set(db.prepare('SELECT sha256 FROM legacy_imports').pluck().all() as string[]),
     close: () => {
       db.close();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { deriveCapabilityTermsIfAsked } from './capability-terms.js';
 import { StoreError } from './errors.js';
+import { prepareChainStatements } from './ledger-chain.js';
 import { packageRoot } from './package-root.js';
 import type { SchemaFacts } from './sqlite-file.js';
 
@@ -18,6 +19,22 @@ export interface Migration {
 export type SchemaState = { kind: 'empty' } | { kind: 'meshfleet'; version: number };
 
 const MIGRATION_FILE = /^(\d{4})-([a-z0-9-]+)\.sql$/;
+
+/**
+ * Work a migration needs that SQL cannot do, run right after its file in the same transaction.
+ * Keyed by the file's slug, so renumbering a migration keeps its step.
+ */
+const AFTER_MIGRATION: Readonly<Record<string, (db: BetterSqlite3.Database, now: number) => void>> = {
+  // SHA-256 is not in SQLite 3.40: existing messages and events are chained here, once.
+  'ledger-chain': (db, now) => {
+    const linked = prepareChainStatements(db).backfill();
+    const put = db.prepare('INSERT INTO meshfleet_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    put.run('chain_started_at', String(now));
+    put.run('chain_backfilled_rows', String(linked));
+  },
+};
+
+const slugOf = (name: string): string => MIGRATION_FILE.exec(name)?.[2] ?? name;
 
 /** Reads migrations/NNNN-slug.sql in order; numbering must run 1, 2, 3… without gaps. */
 export function loadMigrations(dir: string = join(packageRoot, 'migrations')): Migration[] {
@@ -122,6 +139,7 @@ export function migrate(db: BetterSqlite3.Database, path: string, migrations: Mi
     const applied: number[] = [];
     for (const migration of migrations.slice(current)) {
       db.exec(migration.sql);
+      AFTER_MIGRATION[slugOf(migration.name)]?.(db, now);
       db.prepare('INSERT INTO meshfleet_migrations (version, name, applied_at) VALUES (?, ?, ?)')
         .run(migration.version, migration.name, now);
       applied.push(migration.version);

@@ -9,12 +9,16 @@ import { prepareCapabilityTermStatements, type CapabilityTermStatements } from '
 import { prepareTaxonomyStatements, type TaxonomyStatements } from './closure-table.js';
 import { registerConnection } from './connection.js';
 import { StoreError } from './errors.js';
+import { prepareAuditStatements, type AuditStatements } from './ledger-audit.js';
 import { loadMigrations, migrate, readSchemaState, type Migration } from './migrator.js';
 import { prepareRetentionStatements, type RetentionStatements } from './retention-sql.js';
 import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outcomes.js';
 import type { Schema } from './schema.js';
 import { lazy, prepareHotStatements, type HotStatements } from './statements.js';
+import { prepareSearchStatements, type SearchStatements } from './search-query.js';
 import { prepareSynonymStatements, type SynonymStatements } from './synonym-pairs.js';
+import { prepareTaskStatements, type TaskStatements } from './task-statements.js';
+import { prepareThreadStatements, type ThreadStatements } from './thread-query.js';
 import { prepareVacuumStatements, type VacuumStatements } from './vacuum.js';
 
 export type Durability = 'normal' | 'full';
@@ -53,6 +57,14 @@ export interface Store {
   readonly vacuum: VacuumStatements;
   /** Bearer tokens of HTTP requests and the heartbeats they write (access-sql.ts). */
   readonly access: AccessStatements;
+  /** `meshfleet verify`'s reads: consistency checks and the ledger chain (ledger-audit.ts). */
+  readonly audit: AuditStatements;
+  /** The task board (task-statements.ts). */
+  readonly tasks: TaskStatements;
+  /** get_thread and get_inbox's thread filter (thread-query.ts). */
+  readonly threads: ThreadStatements;
+  /** search_messages over the full-text index, and its indexing queue (search-query.ts). */
+  readonly search: SearchStatements;
   /** Whether a write() is running on this connection (its callback is on the stack). */
   readonly inTransaction: boolean;
   /**
@@ -175,6 +187,10 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const retention = lazy(() => prepareRetentionStatements(db));
   const vacuum = lazy(() => prepareVacuumStatements(db));
   const access = lazy(() => prepareAccessStatements(db));
+  const audit = lazy(() => prepareAuditStatements(db));
+  const tasks = lazy(() => prepareTaskStatements(db));
+  const threads = lazy(() => prepareThreadStatements(db));
+  const search = lazy(() => prepareSearchStatements(db));
   const store: Store = {
     path,
     sql,
@@ -186,6 +202,10 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get retention() { return retention(); },
     get vacuum() { return vacuum(); },
     get access() { return access(); },
+    get audit() { return audit(); },
+    get tasks() { return tasks(); },
+    get threads() { return threads(); },
+    get search() { return search(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {

@@ -1,6 +1,7 @@
 // What `prune` asks of the database. Every statement here is keyed by an index of migrations
 // 0001 and 0004, so a transaction's cost follows the rows it removes, not the size of the file.
 import type BetterSqlite3 from 'better-sqlite3';
+import { prepareChainStatements } from './ledger-chain.js';
 
 /** A message about to go, with what goes with it: deliveries by cascade, receipts by its id. */
 export interface DoomedMessage {
@@ -50,7 +51,7 @@ export interface RetentionStatements {
   deleteOutcomesOf(fleetId: string, limit: number): number;
   deleteSendKeysOf(fleetId: string, limit: number): number;
   deleteReservationsOf(fleetId: string, limit: number): number;
-  /** Deletes the fleet row, its agents and their capabilities (skills and terms cascade). */
+  /** Deletes the fleet row, its agents and their capabilities (skills and terms cascade), and its councils. */
   deleteFleet(fleetId: string): { agents: number; capabilities: number };
   deleteFleetlessEvents(cutoff: number, limit: number): number;
   /** What a prune at this cutoff would delete now. One statement, so one consistent snapshot. */
@@ -70,7 +71,7 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
   const deleteReceipts = db.prepare('DELETE FROM receipts WHERE message_id = ?');
   const deleteMessage = db.prepare('DELETE FROM messages WHERE seq = ?');
   // events_by_fleet (fleet_id = ? implies its WHERE fleet_id IS NOT NULL).
-  const deleteEvents = db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE fleet_id = ? ORDER BY id LIMIT ?)');
+  const deleteEvents = db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE fleet_id = ? ORDER BY id LIMIT ?) RETURNING id').pluck();
   // agents_by_fleet, then routing_outcomes_by_agent_key by its agent_id prefix.
   const deleteOutcomes = db.prepare(
     `DELETE FROM routing_outcomes WHERE id IN (
@@ -81,11 +82,21 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
   const capabilitiesOf = db.prepare(CAPABILITIES_OF).pluck();
   const deleteCapability = db.prepare('DELETE FROM capabilities WHERE agent_id = ?');
   const deleteAgents = db.prepare('DELETE FROM agents WHERE fleet_id = ?');
+  // councils_by_fleet; voters and votes cascade. Not counted: a council is its proposal message.
+  const deleteCouncils = db.prepare('DELETE FROM councils WHERE fleet_id = ?');
   const deleteFleetRow = db.prepare('DELETE FROM fleets WHERE id = ?');
   // events_fleetless_by_time.
   const deleteFleetless = db.prepare(
     `DELETE FROM events WHERE id IN (
-       SELECT id FROM events WHERE fleet_id IS NULL AND recorded_at < ? ORDER BY recorded_at LIMIT ?)`);
+       SELECT id FROM events WHERE fleet_id IS NULL AND recorded_at < ? ORDER BY recorded_at LIMIT ?) RETURNING id`).pluck();
+  // Each deleted message and event keeps its link of the ledger chain, marked pruned in the same
+  // transaction, so `meshfleet verify` tells a pruned row from one deleted behind Meshfleet's back.
+  const chain = prepareChainStatements(db);
+  const pruned = (table: 'messages' | 'events', ids: number[]): number => {
+    const at = Date.now();
+    for (const id of ids) chain.markPruned(table, id, at);
+    return ids.length;
+  };
   // file_reservations_by_fleet: a fleet's reservations, live or not.
   const deleteReservations = db.prepare(
     'DELETE FROM file_reservations WHERE id IN (SELECT id FROM file_reservations WHERE fleet_id = ? LIMIT ?)');
@@ -115,9 +126,10 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
     deleteMessage: (message) => {
       const receipts = deleteReceipts.run(message.id).changes;
       deleteMessage.run(message.seq);
+      pruned('messages', [message.seq]);
       return receipts;
     },
-    deleteEventsOf: (fleetId, limit) => deleteEvents.run(fleetId, limit).changes,
+    deleteEventsOf: (fleetId, limit) => pruned('events', deleteEvents.all(fleetId, limit) as number[]),
     deleteOutcomesOf: (fleetId, limit) => deleteOutcomes.run(fleetId, limit).changes,
     deleteSendKeysOf: (fleetId, limit) => deleteSendKeys.run({ fleet: fleetId, limit }).changes,
     deleteReservationsOf: (fleetId, limit) => deleteReservations.run(fleetId, limit).changes,
@@ -125,10 +137,11 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
       const capabilities = (capabilitiesOf.all({ fleet: fleetId }) as string[])
         .reduce((n, agentId) => n + deleteCapability.run(agentId).changes, 0);
       const agents = deleteAgents.run(fleetId).changes;
+      deleteCouncils.run(fleetId);
       deleteFleetRow.run(fleetId);
       return { agents, capabilities };
     },
-    deleteFleetlessEvents: (cutoff, limit) => deleteFleetless.run(cutoff, limit).changes,
+    deleteFleetlessEvents: (cutoff, limit) => pruned('events', deleteFleetless.all(cutoff, limit) as number[]),
     countPrunable: (cutoff) => count.get({ cutoff }) as RetentionCounts,
   };
 }

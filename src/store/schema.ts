@@ -89,6 +89,9 @@ export interface MessageTable {
   payload: string;
   correlation_id: string | null;
   sent_at: number;
+  /** Schema 11: an optional subject, and the thread the message belongs to (migration 0011). */
+  subject: string | null;
+  thread_id: string | null;
 }
 
 export interface DeliveryTable {
@@ -149,6 +152,35 @@ export interface ReceiptTable {
   note: string | null;
 }
 
+export type CouncilOutcome = 'ratified' | 'rejected' | 'expired';
+export type CouncilSilence = 'abstain' | 'approve';
+
+export interface CouncilTable {
+  message_id: string;
+  fleet_id: string;
+  proposer_id: string;
+  subject: string;
+  quorum: number;
+  silence: CouncilSilence;
+  opened_at: number;
+  deadline_at: number | null;
+  outcome: CouncilOutcome | null;
+  decided_at: number | null;
+  reason: string | null;
+}
+
+export interface CouncilVoterTable { council_id: string; agent_id: string; weight: number; required: 0 | 1 }
+
+export interface CouncilVoteTable {
+  id: Generated<number>;
+  council_id: string;
+  agent_id: string;
+  approve: 0 | 1;
+  note: string | null;
+  cast_at: number;
+  superseded_at: number | null;
+}
+
 export interface EventTable {
   id: Generated<number>;
   kind: string;
@@ -176,6 +208,29 @@ export interface LegacyImportTable {
 }
 
 export interface LegacyExtraTable { kind: string; record_key: string; body: string }
+
+export interface TaskTable {
+  seq: Generated<number>;
+  id: string;
+  fleet_id: string;
+  title: string;
+  description: string;
+  priority: Generated<number>;
+  status: Generated<'open' | 'claimed' | 'done' | 'failed' | 'blocked'>;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_by: string | null;
+  finished_at: number | null;
+  result: string | null;
+  blocked_reason: string | null;
+}
+
+export interface TaskSkillTable { task_id: string; position: number; skill: string }
+export interface TaskDependencyTable { task_id: string; depends_on_id: string }
+export interface TaskClaimTable { task_id: string; agent_id: string; claimed_at: number; expires_at: number }
+
+export interface ReadyTaskView { fleet_id: string; task_id: string; title: string; priority: number; created_at: number; skills: string | null }
 
 export interface InboxView {
   agent_id: string;
@@ -217,6 +272,17 @@ export interface FileReservationTable {
   released_by: string | null;
 }
 
+/** One link of the hash chain over messages and events (migrations/NNNN-ledger-chain.sql). */
+export interface LedgerChainTable {
+  position: number;
+  ref_table: 'messages' | 'events';
+  ref_id: number;
+  fleet_id: string | null;
+  row_hash: string;
+  chain_hash: string;
+  pruned_at: number | null;
+}
+
 export interface Schema {
   meshfleet_meta: MetaTable;
   meshfleet_migrations: MigrationTable;
@@ -236,11 +302,20 @@ export interface Schema {
   templates: TemplateTable;
   template_agents: TemplateAgentTable;
   receipts: ReceiptTable;
+  councils: CouncilTable;
+  council_voters: CouncilVoterTable;
+  council_votes: CouncilVoteTable;
   events: EventTable;
   send_keys: SendKeyTable;
   operator_tokens: OperatorTokenTable;
   legacy_imports: LegacyImportTable;
   legacy_extras: LegacyExtraTable;
+  ledger_chain: LedgerChainTable;
+  tasks: TaskTable;
+  task_skills: TaskSkillTable;
+  task_dependencies: TaskDependencyTable;
+  task_claims: TaskClaimTable;
+  ready_tasks: ReadyTaskView;
   inbox: InboxView;
   fleet_summary: FleetSummaryView;
   file_reservations: FileReservationTable;

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { prepareInboxQuery, type InboxRow } from './inbox-query.js';
+import { prepareChainStatements } from './ledger-chain.js';
 import { prepareRouteQuery, type RouteHitRow, type RouteKeyword, type RouteWeights } from './route-query.js';
 import type { AgentStatus, FleetStatus } from './schema.js';
 
@@ -14,6 +15,9 @@ export interface NewMessage {
   payload: string;
   correlationId: string | null;
   sentAt: number;
+  subject?: string | null;
+  /** Left out, the database works it out from correlation_id (migration 0011's trigger). */
+  threadId?: string | null;
 }
 
 export interface NewDelivery {
@@ -43,10 +47,12 @@ export const lazy = <T>(make: () => T): (() => T) => {
  * (DESIGN.md, "The write path"): building or preparing per call costs more than the work.
  */
 export interface HotStatements {
-  /** Inserts one message; returns its seq (send order). */
+  /** Inserts one message and its link of the ledger chain; returns its seq (send order). */
   insertMessage(message: NewMessage): number;
   insertDelivery(delivery: NewDelivery): void;
   agent(agentId: string): AgentRef | undefined;
+  /** The thread of a message of the fleet: what a reply to it joins. */
+  threadOf(messageId: string, fleetId: string): string | undefined;
   fleetStatus(fleetId: string): FleetStatus | undefined;
   /** Every agent of the fleet but one, in id order: a broadcast's recipients. */
   otherAgentIds(fleetId: string, exceptAgentId: string): string[];
@@ -61,6 +67,7 @@ export interface HotStatements {
   ack(agentId: string, messageId: string, ackedAt: number): boolean;
   /** The delivery of a message to an agent, pending or not. */
   delivery(agentId: string, messageId: string): { acked: 0 | 1 } | undefined;
+  /** Inserts one event and its link of the ledger chain. */
   insertEvent(kind: string, fleetId: string | null, agentId: string | null, data: string | null, recordedAt: number): void;
   /** Changes whenever another connection commits (PRAGMA data_version): cheap, no disk read. */
   dataVersion(): number;
@@ -72,11 +79,12 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
   // Each is prepared on first use, then kept: a store opened on an older schema in a test, or
   // a command that never sends, prepares nothing it does not run.
   const insertMessage = lazy(() => db.prepare(
-    `INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`));
+    `INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at, subject, thread_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`));
   const insertDelivery = lazy(() => db.prepare(
     'INSERT INTO deliveries (message_seq, agent_id, acked, read_at, acked_at, sent_at) VALUES (?, ?, ?, ?, ?, ?)'));
   const agent = lazy(() => db.prepare('SELECT id, fleet_id, status FROM agents WHERE id = ?'));
+  const threadOf = lazy(() => db.prepare('SELECT thread_id FROM messages WHERE id = ? AND fleet_id = ?').pluck());
   const fleetStatus = lazy(() => db.prepare('SELECT status FROM fleets WHERE id = ?').pluck());
   const otherAgentIds = lazy(() => db.prepare('SELECT id FROM agents WHERE fleet_id = ? AND id <> ? ORDER BY id').pluck());
   const inbox = lazy(() => prepareInboxQuery(db));
@@ -90,13 +98,24 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
   const insertEvent = lazy(() => db.prepare('INSERT INTO events (kind, fleet_id, agent_id, data, recorded_at) VALUES (?, ?, ?, ?, ?)'));
   const dataVersion = lazy(() => db.prepare('PRAGMA data_version').pluck());
   const routeHits = lazy(() => prepareRouteQuery(db));
+  const chain = lazy(() => prepareChainStatements(db));
+  // A row and its link commit together; the link reads the chain's end, so it must hold the write
+  // lock from that read on. Callers are inside store.write(); one that is not gets its own.
+  const inWrite = <T>(fn: () => T): T => (db.inTransaction ? fn() : db.transaction(fn).immediate());
   return {
-    insertMessage: (m) => Number(insertMessage().run(
-      m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt).lastInsertRowid),
+    insertMessage: (m) => inWrite(() => {
+      const seq = Number(insertMessage().run(
+        m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt, m.subject ?? null, m.threadId ?? null).lastInsertRowid);
+      // thread_id is derived (a trigger fills it for other writers), so only the subject is chained.
+      chain().append('messages', seq, m.fleetId,
+        [seq, m.id, m.fleetId, m.fromAgentId, m.toAgentId, m.type, m.payload, m.correlationId, m.sentAt, m.subject ?? null]);
+      return seq;
+    }),
     insertDelivery: (d) => {
       insertDelivery().run(d.messageSeq, d.agentId, d.acked ? 1 : 0, d.readAt, d.ackedAt, d.sentAt ?? null);
     },
     agent: (agentId) => agent().get(agentId) as AgentRef | undefined,
+    threadOf: (messageId, fleetId) => (threadOf().get(messageId, fleetId) as string | null | undefined) ?? undefined,
     fleetStatus: (fleetId) => fleetStatus().get(fleetId) as FleetStatus | undefined,
     otherAgentIds: (fleetId, exceptAgentId) => otherAgentIds().all(fleetId, exceptAgentId) as string[],
     inbox: (agentId, sinceMs, afterSeq, limit) => inbox()(agentId, sinceMs, afterSeq, limit),
@@ -106,9 +125,10 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
     },
     ack: (agentId, messageId, ackedAt) => ack().run(ackedAt, messageId, agentId).changes === 1,
     delivery: (agentId, messageId) => delivery().get(messageId, agentId) as { acked: 0 | 1 } | undefined,
-    insertEvent: (kind, fleetId, agentId, data, recordedAt) => {
-      insertEvent().run(kind, fleetId, agentId, data, recordedAt);
-    },
+    insertEvent: (kind, fleetId, agentId, data, recordedAt) => inWrite(() => {
+      const id = Number(insertEvent().run(kind, fleetId, agentId, data, recordedAt).lastInsertRowid);
+      chain().append('events', id, fleetId, [id, kind, fleetId, agentId, data, recordedAt]);
+    }),
     dataVersion: () => dataVersion().get() as number,
     routeHits: (keywords, fleetId, topN, weights) => routeHits()(keywords, fleetId, topN, weights),
   };

@@ -11,7 +11,8 @@ export interface VacuumStatements {
    * VACUUM rewrites the whole file under the write lock; writers of other processes wait (and
    * fail after their busy timeout). In WAL mode the rewritten pages land in the WAL, so a
    * TRUNCATE checkpoint follows to give the space back to the file system; it stops short,
-   * harmlessly, while another connection still reads an older snapshot.
+   * harmlessly, while another connection still reads an older snapshot. The full-text index is
+   * merged first, so what prune deleted from it is freed too.
    */
   full(): void;
   /** Frees every page on the freelist; only does anything with auto_vacuum = INCREMENTAL. */
@@ -26,6 +27,9 @@ export function prepareVacuumStatements(db: BetterSqlite3.Database): VacuumState
       return mode === 1 ? 'full' : mode === 2 ? 'incremental' : 'none';
     },
     full: () => {
+      // A delete from the full-text index (migration 0011) only records that the entry is gone;
+      // merging the index's segments drops deleted entries for good, so VACUUM can free their pages.
+      db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')");
       db.exec('VACUUM');
       db.pragma('wal_checkpoint(TRUNCATE)');
     },

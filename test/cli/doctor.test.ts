@@ -5,14 +5,17 @@ import { once } from 'node:events';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { checkNode, type CheckResult } from '../../src/cli/doctor-checks.js';
 import { processStartTime } from '../../src/runtime/processes.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
 import { databasePerTest, rawDatabase } from '../helpers/database.js';
 import { packageRoot } from '../../src/store/package-root.js';
-import { FIXTURES, runCli, sha256 } from '../helpers/files.js';
+import { startNode } from '../helpers/children.js';
+import { CLI, FIXTURES, runCli, sha256 } from '../helpers/files.js';
+import { endHubsOf, hostEnv, isRunning, liveHub } from '../helpers/hub.js';
+import { eventually } from '../helpers/mesh.js';
 
 let dir: string;
 let dbPath: string;
@@ -53,8 +56,9 @@ describe('meshfleet doctor on a healthy database', () => {
     expect(report.database).toBe(dbPath);
     expect(statuses(report)).toEqual({
       'node': 'ok', 'better-sqlite3': 'ok', 'database': 'ok', 'integrity': 'ok', 'journal': 'ok', 'schema': 'ok', 'wal': 'ok',
-      'agents': 'ok', 'legacy ledger': 'ok', 'runtime': 'warn',
+      'agents': 'ok', 'legacy ledger': 'ok', 'runtime': 'warn', 'hub': 'ok', 'waiting agents': 'ok',
     });
+    expect(line(report, 'hub')!.detail).toBe('no hub running (serve starts one when needed)');
     expect(line(report, 'runtime')!.fix).toContain('MESHFLEET_AGENT_COMMAND');
     expect(filesOf(dbPath)).toEqual(before);
   });
@@ -203,6 +207,79 @@ describe('meshfleet doctor when something is wrong', () => {
     expect(checkNode('v18.19.1')).toMatchObject({ status: 'fail', fix: expect.stringContaining('Node 20') });
     expect(checkNode('v20.0.0').status).toBe('ok');
     expect(checkNode('v22.11.0').status).toBe('ok');
+  });
+});
+
+describe('meshfleet doctor and the hub', () => {
+  afterEach(() => endHubsOf(dbPath));
+
+  /** An agent recorded by a server and claimed by no hub yet, as spawn_fleet leaves it. */
+  function recordWaitingAgents(count: number): void {
+    const now = Date.now();
+    const db = rawDatabase(dbPath);
+    db.exec(`INSERT INTO fleets (id, status, created_at) VALUES ('fw', 'running', ${now})`);
+    for (let i = 0; i < count; i++) db.exec(`INSERT INTO agents (id, fleet_id, role, prompt, status, created_at) VALUES ('w${i}', 'fw', 'coder', 'after:${join(dir, 'never')} x', 'pending', ${now})`);
+  }
+
+  it('names a live hub (pid, since, listen address, log), and changes no file of the database', async () => {
+    healthyDatabase();
+    // As `serve` starts one: with --log (this build's hub has no HTTP endpoint yet, so listen stays empty).
+    const log = join(dir, 'hub.log');
+    const hub = startNode([CLI, 'hub', '--db', dbPath, '--log', log], hostEnv(dir));
+    const lease = await liveHub(dbPath);
+    expect(lease.pid).toBe(hub.child.pid);
+    const main = sha256(dbPath);
+    const { code, report } = doctor();
+    expect(code).toBe(0);
+    expect(line(report, 'hub')).toEqual({
+      check: 'hub', status: 'ok',
+      detail: `hub pid ${lease.pid} since ${new Date(lease.started_at).toISOString()}, listening on nothing (no HTTP endpoint), log ${log}`,
+    });
+    expect(line(report, 'waiting agents')).toMatchObject({ status: 'ok' });
+    // The hub's heartbeat writes the -wal; the main file only changes at a checkpoint, which doctor never runs.
+    expect(sha256(dbPath)).toBe(main);
+    await hub.kill9();
+  });
+
+  it('warns of a hub killed with -9 (its lease left behind), and of agents waiting with no hub to start them; the row stays', async () => {
+    healthyDatabase();
+    const hub = startNode([CLI, 'hub', '--db', dbPath], hostEnv(dir));
+    const lease = await liveHub(dbPath);
+    await hub.kill9();
+    expect(isRunning(lease.pid)).toBe(false);
+    recordWaitingAgents(3);
+    const before = filesOf(dbPath);
+    const { code, report } = doctor();
+    expect(code).toBe(0);
+    expect(line(report, 'hub')).toMatchObject({ status: 'warn', detail: `the hub lease names pid ${lease.pid} (since ${new Date(lease.started_at).toISOString()}), which is dead: its process is gone` });
+    expect(line(report, 'hub')!.fix).toMatch(/meshfleet serve.*meshfleet hub.*replaces it.*meshfleet hub status/);
+    expect(line(report, 'waiting agents')).toMatchObject({ status: 'warn', detail: '3 agents recorded and waiting, with no live hub to start them' });
+    expect(line(report, 'waiting agents')!.fix).toContain(`meshfleet hub --db ${dbPath}`);
+    expect(filesOf(dbPath)).toEqual(before);
+    expect(rawDatabase(dbPath).value('SELECT pid FROM hub_lease')).toBe(lease.pid);
+  });
+
+  it('a live process whose heartbeat is older than the stale bound is a dead hub, with its log named', async () => {
+    healthyDatabase();
+    // A process that lives but no longer beats: a hung hub (afterEach kills it).
+    const hung = startNode(['-e', 'setInterval(() => undefined, 1000)']);
+    const pid = hung.child.pid!;
+    await eventually(() => expect(processStartTime(pid)).not.toBeNull());
+    const old = Date.now() - 10 * 60_000;
+    rawDatabase(dbPath).exec(`INSERT INTO hub_lease (slot, hub_id, pid, pid_start, started_at, heartbeat_at, listen, log_path)
+      VALUES (1, 'h1', ${pid}, '${processStartTime(pid)}', ${old}, ${old}, '127.0.0.1:9', '${dbPath}.hub.log')`);
+    const hub = line(doctor().report, 'hub')!;
+    expect(hub).toMatchObject({ status: 'warn', detail: expect.stringMatching(/which is dead: its heartbeat is \d+ s old$/) });
+    expect(hub.fix).toContain(`(${dbPath}.hub.log)`);
+  });
+
+  it('with no hub, agents waiting to be started are a warning', () => {
+    healthyDatabase();
+    recordWaitingAgents(1);
+    const { code, report } = doctor();
+    expect(code).toBe(0);
+    expect(line(report, 'hub')).toMatchObject({ status: 'ok', detail: 'no hub running (serve starts one when needed)' });
+    expect(line(report, 'waiting agents')).toMatchObject({ status: 'warn', detail: '1 agent recorded and waiting, with no live hub to start them' });
   });
 });
 

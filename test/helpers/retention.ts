@@ -1,5 +1,6 @@
 // Fleets of every age and state, each with a row of every kind prune deletes, and the database
 // as it should look once given fleets are pruned.
+import { expect } from 'vitest';
 import { recordEvent } from '../../src/mesh/events.js';
 import { createFleet, markAgentFinished, markAgentStarted } from '../../src/mesh/fleets.js';
 import { registerCapability } from '../../src/mesh/capabilities.js';
@@ -111,6 +112,13 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
     const isGone = gone[table];
     after[table] = isGone === undefined ? tableRows : (tableRows as Row[]).filter((r) => !isGone(r));
     if (isGone !== undefined) counts[table] = tableRows.length - after[table]!.length;
+  }
+  // The links of deleted messages and events stay, marked pruned (migrations/NNNN-ledger-chain.sql).
+  const deletedEvents = new Set(rows('events').filter((r) => gone.events!(r)).map((r) => r.id));
+  const pruned = (link: Row) => link.pruned_at === null
+    && (link.ref_table === 'messages' ? seqs.has(link.ref_id) : deletedEvents.has(link.ref_id));
+  if (dump.ledger_chain !== undefined) {
+    after.ledger_chain = rows('ledger_chain').map((link) => (pruned(link) ? { ...link, pruned_at: expect.any(Number) } : link));
   }
   return {
     dump: after,

@@ -71,6 +71,22 @@ describe('meshfleet serve over stdio', () => {
     expect(woken.messages.map((m: { payload: string }) => m.payload)).toEqual(['done']);
   });
 
+  it('threads, receipts, search and councils work across two servers on one database', async () => {
+    const host = await serve();
+    const other = await serve();
+    const { fleet_id, agent_ids: [a, b] } = await host.call('spawn_fleet', { agents: [{ role: 'a', prompt: 'p' }, { role: 'b', prompt: 'q' }] });
+    const { message_id } = await host.call('send_message', { fleet_id, from_agent_id: a, to_agent_id: b, type: 'handoff', payload: 'rotate the signing keys', subject: 'Keys' });
+    // The other server finds it at once: a search indexes whatever another process queued.
+    expect((await other.call('search_messages', { query: 'signing' })).results.map((r: { message_id: string }) => r.message_id)).toEqual([message_id]);
+    await other.call('send_message', { fleet_id, from_agent_id: b, to_agent_id: a, type: 'result', payload: 'rotated', correlation_id: message_id });
+    expect((await host.call('get_thread', { message_id })).messages.map((m: { payload: string }) => m.payload)).toEqual(['rotate the signing keys', 'rotated']);
+    await other.call('receipt', { agent_id: b, message_id, action: 'done' });
+    expect((await host.call('get_receipts', { message_id })).receipts).toMatchObject([{ agent_id: b, action: 'done' }]);
+    const council = await host.call('open_council', { fleet_id, from_agent_id: a, subject: 'ship', quorum: 1, deadline_ms: 60_000 });
+    expect(await other.call('cast_vote', { message_id: council.council_id, agent_id: b, approve: true })).toMatchObject({ status: 'ratified' });
+    expect((await host.call('tally_council', { message_id: council.council_id })).status).toBe('ratified');
+  });
+
   it('subscribe_inbox streams messages another server commits, as the instructions describe', async () => {
     const host = await serve({ MESHFLEET_AUTH_TOKEN: 'sekrit' });
     const peer = await serve();

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { legacyLedger } from '../../bench/fixtures.js';
 import { createFleet } from '../../src/mesh/fleets.js';
 import { getInbox, sendMessage } from '../../src/mesh/messages.js';
+import { verifyLedger } from '../../src/mesh/verify.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
 import { startNode, type WatchedChild } from '../helpers/children.js';
@@ -71,6 +72,10 @@ describe('a process killed with SIGKILL during a 10,000-message send_messages ba
     expect(await child.line(/^inside \d+$/)).toBe(`inside ${BATCH / 2}`);
     // The open transaction has outgrown the page cache: part of it is already in the WAL file.
     expect(statSync(`${dbPath}-wal`).size).toBeGreaterThan(1_000_000);
+    // verify reads beside the open write transaction, without waiting for its lock, and sees none of it.
+    const during = runCli(['verify', '--db', dbPath, '--json']);
+    expect(during.code, during.stderr).toBe(0);
+    expect(JSON.parse(during.stdout).counts.messages).toBe(1);
     await child.kill9();
 
     const store = openStore(dbPath);
@@ -81,6 +86,8 @@ describe('a process killed with SIGKILL during a 10,000-message send_messages ba
       expect(raw.value("SELECT count(*) FROM events WHERE kind = 'messages_sent'")).toBe(0);
       sendMessage(store, { fleetId, fromAgentId: sender, toAgentId: recipient, type: 'result', payload: 'sent after the crash' });
       expect(getInbox(store, recipient).messages.map((m) => m.payload)).toEqual(['sent before the batch', 'sent after the crash']);
+      // No link of the lost half-batch was left behind, and the next send chained on.
+      expect(verifyLedger(store)).toMatchObject({ ok: true, warnings: 0, chain: { firstProblem: null } });
     } finally {
       store.close();
     }
@@ -104,6 +111,7 @@ describe('a process killed with SIGKILL during a 10,000-message send_messages ba
       expect(raw.values("SELECT data FROM events WHERE kind = 'messages_sent'")).toEqual([JSON.stringify({ count: BATCH })]);
       sendMessage(store, { fleetId, fromAgentId: sender, toAgentId: recipient, type: 'result', payload: 'sent after the crash' });
       expect(raw.value('SELECT count(*) FROM messages')).toBe(BATCH + 2);
+      expect(verifyLedger(store)).toMatchObject({ ok: true, warnings: 0, chain: { firstProblem: null } });
     } finally {
       store.close();
     }

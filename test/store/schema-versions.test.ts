@@ -6,12 +6,21 @@ import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { claimPendingAgents, countUnclaimedAgents, readHubLease } from '../../src/hub/lease.js';
 import { getInbox } from '../../src/mesh/messages.js';
+import { verifyLedger } from '../../src/mesh/verify.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
 import { databasePerTest, queryDb, rawDatabase } from '../helpers/database.js';
-import { FIXTURES, runCli } from '../helpers/files.js';
+import { markAgentFinished } from '../../src/mesh/fleets.js';
+import { claimTask } from '../../src/mesh/task-claims.js';
+import { createTasks } from '../../src/mesh/tasks.js';
+import { spawnSync } from 'node:child_process';
+import { getReceipts } from '../../src/mesh/receipts.js';
+import { searchMessages } from '../../src/mesh/search.js';
+import { getThread } from '../../src/mesh/threads.js';
+import { FIXTURES, hasSqliteCli, runCli } from '../helpers/files.js';
+import { eventually, startHarness } from '../helpers/mesh.js';
 
 let dir: string;
 let dbPath: string;
@@ -177,9 +186,132 @@ describe('schema 8 → 9', () => {
   });
 });
 
+// The ledger chain's migration, by name: its number follows whatever lands before it.
+const CHAIN = loadMigrations().find((m) => m.name.endsWith('-ledger-chain.sql'))!.version;
+
+describe(`schema ${CHAIN - 1} → ${CHAIN}`, () => {
+  it('chains existing messages in seq order, then events in id order, once; verify then holds them to it and says they were chained by the upgrade', () => {
+    upgradeFrom(CHAIN - 1, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at, started_at) VALUES ('a', 'f', 'r', 'p', 'running', 1, 1), ('b', 'f', 'r', 'p', 'running', 1, 1);
+      INSERT INTO messages (seq, id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at) VALUES
+        (4, 'm4', 'f', 'a', 'b', 'result', 'x', 3000), (2, 'm2', 'f', 'a', 'b', 'result', 'y', 1000);
+      INSERT INTO deliveries (message_seq, agent_id) VALUES (2, 'b'), (4, 'b');
+      INSERT INTO events (id, kind, fleet_id, data, recorded_at) VALUES (7, 'fleet_created', 'f', '{}', 1), (3, 'agent_spawned', 'f', NULL, 1);`);
+    expect(queryDb(dbPath, 'SELECT position, ref_table, ref_id, fleet_id, pruned_at FROM ledger_chain ORDER BY position')).toEqual([
+      { position: 1, ref_table: 'messages', ref_id: 2, fleet_id: 'f', pruned_at: null },
+      { position: 2, ref_table: 'messages', ref_id: 4, fleet_id: 'f', pruned_at: null },
+      { position: 3, ref_table: 'events', ref_id: 3, fleet_id: 'f', pruned_at: null },
+      { position: 4, ref_table: 'events', ref_id: 7, fleet_id: 'f', pruned_at: null },
+    ]);
+    expect(queryDb(dbPath, "SELECT key, value FROM meshfleet_meta WHERE key = 'chain_backfilled_rows'")).toEqual([{ key: 'chain_backfilled_rows', value: '4' }]);
+    const upgraded = openStore(dbPath); // opening again chains nothing twice
+    try {
+      const report = verifyLedger(upgraded);
+      expect(report.ok).toBe(true);
+      expect(report.chain.backfilledRows).toBe(4);
+      expect(report.counts.chain_links).toBe(4);
+    } finally {
+      upgraded.close();
+    }
+    const edited = new BetterSqlite3(dbPath);
+    edited.prepare("UPDATE messages SET payload = 'z' WHERE id = 'm2'").run();
+    edited.close();
+    const run = runCli(['verify', '--db', dbPath]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('First problem: link 1: messages seq 2 (message "m2") was altered');
+    expect(run.stdout).toMatch(/^4 rows from before the chain were linked by the upgrade of \S+; the chain proves nothing about them before that\.$/m);
+  });
+});
+
 describe('schema 9 → 10', () => {
-  it('keeps every existing agent a local one, never seen over HTTP, and starts with no operator tokens', () => {
+  it('fleets and agents from before the upgrade get an empty board they can plan on and claim from; an agent\'s end returns its claims', () => {
     upgradeFrom(9, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at) VALUES ('a', 'f', 'r', 'p', 'running', 1);`);
+    expect(queryDb(dbPath, 'SELECT * FROM ready_tasks')).toEqual([]);
+    const upgraded = openStore(dbPath);
+    try {
+      const [first, second] = createTasks(upgraded, 'f', [{ ref: 'x', title: 'First', description: 'd' }, { title: 'Second', description: 'd', dependsOn: ['x'] }], null);
+      expect(queryDb(dbPath, 'SELECT task_id FROM ready_tasks')).toEqual([{ task_id: first!.id }]);
+      claimTask(upgraded, first!.id, 'a');
+      markAgentFinished(upgraded, 'a', { status: 'failed', output: null, error: 'killed' });
+      expect(queryDb(dbPath, 'SELECT task_id, status, claimed_by, waiting_on FROM task_board')).toEqual([
+        { task_id: first!.id, status: 'open', claimed_by: null, waiting_on: 0 },
+        { task_id: second!.id, status: 'open', claimed_by: null, waiting_on: 1 },
+      ]);
+    } finally {
+      upgraded.close();
+    }
+  });
+});
+
+describe('schema 10 → 11', () => {
+  it('threads, indexes for search and keeps receipts of messages stored before the upgrade', async () => {
+    // A reply chain, a free-form correlation id, a reply across fleets (no thread), a receipt.
+    upgradeFrom(10, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1), ('g', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'r', 'p', 'running'), ('b', 'f', 'r', 'p', 'running'), ('z', 'g', 'r', 'p', 'running');
+      INSERT INTO messages (seq, id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at) VALUES
+        (1, 'm3', 'f', 'b', 'a', 'result', 'the reply to a reply', 'm2', 3),
+        (2, 'm1', 'f', 'a', 'b', 'handoff', 'please refactor the parser', NULL, 1),
+        (3, 'm2', 'f', 'b', 'a', 'question', 'which parser exactly', 'm1', 2),
+        (4, 't1', 'f', 'a', 'b', 'handoff', 'free form thread', 'task-7', 4),
+        (5, 'x1', 'g', 'z', 'z', 'handoff', 'names a message of another fleet', 'm1', 5);
+      INSERT INTO deliveries (message_seq, agent_id) VALUES (1, 'a'), (2, 'b'), (3, 'a'), (4, 'b'), (5, 'z');
+      INSERT INTO receipts (message_id, agent_id, action, recorded_at, note) VALUES ('m1', 'b', 'seen', 7, 'old');`);
+    expect(queryDb(dbPath, 'SELECT id, subject, thread_id FROM messages ORDER BY seq')).toEqual([
+      // m3 was stored before its parents (seq order is not reply order): it still joins m1's thread.
+      { id: 'm3', subject: null, thread_id: 'm1' }, { id: 'm1', subject: null, thread_id: 'm1' }, { id: 'm2', subject: null, thread_id: 'm1' },
+      { id: 't1', subject: null, thread_id: 'task-7' }, { id: 'x1', subject: null, thread_id: 'm1' },
+    ]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(getThread(upgraded, 'm2', 'f', 0, 100).messages.map((m) => m.id)).toEqual(['m3', 'm1', 'm2']);
+      expect(getThread(upgraded, 'm1', 'g', 0, 100).messages.map((m) => m.id)).toEqual(['x1']);
+      expect(searchMessages(upgraded, 'parser', { literal: false, fleetId: 'f', fromAgentId: null, toAgentId: null, sinceMs: null, limit: 10 }).hits.map((h) => h.messageId).sort())
+        .toEqual(['m1', 'm2']);
+      expect(getReceipts(upgraded, 'm1', 'f', 0, 10).receipts).toEqual([{ messageId: 'm1', agentId: 'b', action: 'seen', note: 'old', recordedAt: 7 }]);
+      // Writers that leave thread_id out (sqlite3, a legacy import) get it from the trigger.
+      rawDatabase(dbPath).run("INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, correlation_id, sent_at) VALUES ('m4', 'f', 'a', 'b', 'result', 'late reply', 'm3', 9)");
+      expect(getThread(upgraded, 'm1', 'f', 0, 100).messages.map((m) => m.id)).toEqual(['m3', 'm1', 'm2', 'm4']);
+      expect(searchMessages(upgraded, 'late', { literal: false, fleetId: null, fromAgentId: null, toAgentId: null, sinceMs: null, limit: 10 }).hits.map((h) => h.messageId)).toEqual(['m4']);
+    } finally {
+      upgraded.close();
+    }
+  });
+
+  it.skipIf(!hasSqliteCli())('the stock sqlite3 CLI reads the new tables, views, triggers and the full-text index', async () => {
+    openStore(dbPath).close();
+    const h = await startHarness({}, { dir, dbPath });
+    try {
+      const { fleet_id: fleetId, agent_ids: [lead, coder] } = await h.ok('spawn_fleet', { agents: [{ role: 'l', prompt: 'p' }, { role: 'c', prompt: 'p' }] });
+      const root = (await h.ok('send_message', { fleet_id: fleetId, from_agent_id: lead, to_agent_id: coder, type: 'handoff', payload: 'refactor the parser', subject: 'Parser' })).message_id;
+      await h.ok('receipt', { agent_id: coder, message_id: root, action: 'started' });
+      const council = await h.ok('open_council', { fleet_id: fleetId, from_agent_id: lead, subject: 'merge it', quorum: 1 });
+      await h.ok('cast_vote', { message_id: council.council_id, agent_id: coder, approve: true });
+      // New messages wait in messages_fts_pending until a tick or a search indexes them.
+      await eventually(() => expect(rawDatabase(dbPath).value('SELECT count(*) FROM messages_fts_pending')).toBe(0));
+    } finally {
+      await h.close();
+    }
+    const cli = (sql: string) => {
+      const run = spawnSync('sqlite3', [dbPath, sql], { encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      return run.stdout.trim();
+    };
+    expect(cli("SELECT id FROM messages WHERE seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'parser')")).not.toBe('');
+    expect(cli('SELECT subject, messages FROM threads ORDER BY first_sent_at')).toBe('Parser|1\nmerge it|1');
+    expect(cli('SELECT action FROM message_receipts')).toBe('started');
+    expect(cli('SELECT status, approvals, total_weight FROM council_tally')).toBe('ratified|1|1');
+    expect(cli('SELECT vote, votes_cast FROM council_ballots')).toBe('approve|1');
+    expect(cli("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1); PRAGMA integrity_check;")).toBe('ok');
+  });
+});
+
+describe('schema 12 → 13', () => {
+  it('keeps every existing agent a local one, never seen over HTTP, and starts with no operator tokens', () => {
+    upgradeFrom(12, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, token_hash) VALUES ('a', 'f', 'r', 'p', 'running', 'abc');`);
     expect(queryDb(dbPath, 'SELECT id, runtime, last_seen_at FROM agents')).toEqual([{ id: 'a', runtime: null, last_seen_at: null }]);

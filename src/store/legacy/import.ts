@@ -2,6 +2,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { connectionOf } from '../connection.js';
 import type { Store } from '../open.js';
+import { prepareChainStatements } from '../ledger-chain.js';
 import { describeValue } from '../quote.js';
 import { LedgerError, type LedgerVersion } from './ledger.js';
 import type { Anomaly } from './findings.js';
@@ -79,12 +80,16 @@ export function importLedger(
   store.write(() => {
     const put = Object.fromEntries(KINDS.map((kind) => [kind, rowWriter(db, kind, counts[kind])])) as Record<Kind, RowWriter>;
     const seqOf = db.prepare('SELECT seq FROM messages WHERE id = ?').pluck();
+    // What the import writes is chained as it is written, in ledger order: the chain proves the
+    // database kept it unchanged since the import, not what the old system did before.
+    const chain = prepareChainStatements(db);
 
     for (const { label, row } of plan.fleets) put.fleets(label, row);
     for (const { label, row } of plan.agents) put.agents(label, row);
     for (const { label, row, deliveries } of plan.messages) {
-      put.messages(label, row);
+      const added = put.messages(label, row);
       const messageSeq = seqOf.get(row.id) as number;
+      if (added) chain.appendStored('messages', messageSeq);
       for (const delivery of deliveries) {
         if (put.deliveries(`${label} → ${delivery.agent_id}`, { message_seq: messageSeq, ...delivery })) {
           if (delivery.acked === 1) report.acknowledgedDeliveries += 1;
@@ -111,8 +116,9 @@ export function importLedger(
       const summary = JSON.stringify(reportJson(report));
       db.prepare('INSERT INTO legacy_imports (source_path, sha256, schema_version, imported_at, report) VALUES (?, ?, ?, ?, ?)')
         .run(source.path, source.sha256, plan.version, now, summary);
-      db.prepare("INSERT INTO events (kind, data, recorded_at) VALUES ('legacy_imported', ?, ?)")
+      const event = db.prepare("INSERT INTO events (kind, data, recorded_at) VALUES ('legacy_imported', ?, ?)")
         .run(JSON.stringify({ source: source.path, sha256: source.sha256, schema_version: plan.version }), now);
+      chain.appendStored('events', Number(event.lastInsertRowid));
     }
   });
   return report;

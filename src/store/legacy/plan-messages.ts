@@ -13,7 +13,7 @@ export interface PlannedDelivery {
   acked_at: number | null;
 }
 
-export type PlannedMessage = Planned<Omit<MessageTable, 'seq'>> & { deliveries: PlannedDelivery[] };
+export type PlannedMessage = Planned<Omit<MessageTable, 'seq' | 'subject' | 'thread_id'>> & { deliveries: PlannedDelivery[] };
 
 interface InboxIndex {
   /** Agent id → the ledger's messages its inbox holds, each once. */
