@@ -90,6 +90,8 @@ export interface ServeConfig {
 export interface HubConfig extends ServeConfig {
   /** --listen host:port; 127.0.0.1 and a free port by default. */
   listen: ListenAddress;
+  /** MESHFLEET_PUBLIC_URL: the hub's address as clients reach it (a TLS proxy's), for the URLs it hands out. */
+  publicUrl: string | undefined;
 }
 
 /** How long a hub waits, idle, before it exits: long enough to outlive a pause between two fleets. */
@@ -173,6 +175,7 @@ export function readConfig({ env, cwd }: Surroundings): Config {
       // A hub is the hub: MESHFLEET_NO_HUB, meant for servers, does not stop it.
       ...serve({ db: flags.db, runtime: flags.runtime, durability: flags.durability }),
       listen: readListen(flags.listen),
+      publicUrl: readPublicUrl(given.MESHFLEET_PUBLIC_URL),
       hubIdleMs: readMs('MESHFLEET_HUB_IDLE_MS', given.MESHFLEET_HUB_IDLE_MS, 0, MAX_TIMER_MS) ?? DEFAULT_HUB_IDLE_MS,
     }),
   };
@@ -284,4 +287,20 @@ function readBearerToken(name: string, variable: string | undefined): string | u
       + `the value set (${token.length} characters, not shown: it is a secret) is not.`);
   }
   return token;
+}
+
+/** MESHFLEET_PUBLIC_URL: the hub's address as clients reach it (a TLS reverse proxy's), given to remote agents. */
+export function readPublicUrl(text: string | undefined): string | undefined {
+  const given = set(text);
+  if (given === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(given);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(`MESHFLEET_PUBLIC_URL must be an http:// or https:// URL without a query, such as https://mesh.example.com; not ${quote(given)}.`);
+  }
+  return given.replace(/\/+$/, '');
 }

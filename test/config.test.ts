@@ -1,6 +1,6 @@
 import { homedir, tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readAgentEnvironment, readConfig, type ServeFlags } from '../src/config.js';
+import { ConfigError, readAgentEnvironment, readConfig, readPublicUrl, type ServeFlags } from '../src/config.js';
 
 const CWD = '/work/project';
 const HOME = '/home/someone';
@@ -252,5 +252,13 @@ describe('an agent\'s environment', () => {
 
   it('has defaults outside a fleet, and notices an operator token that leaked in', () => {
     expect(readAgentEnvironment({ MESHFLEET_AUTH_TOKEN: '' })).toMatchObject({ agentId: undefined, role: 'agent', prompt: '', agentToken: undefined, hasOperatorToken: true });
+  });
+});
+
+describe('the hub\'s public URL', () => {
+  it('takes an http(s) URL as the public address, without a trailing slash', () => {
+    expect(readPublicUrl(undefined)).toBeUndefined();
+    expect(readPublicUrl('https://mesh.example.com/')).toBe('https://mesh.example.com');
+    for (const bad of ['mesh.example.com', 'ftp://x', 'https://x/?a=1']) expect(() => readPublicUrl(bad), bad).toThrow(/^MESHFLEET_PUBLIC_URL must be/);
   });
 });

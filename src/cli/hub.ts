@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Hub } from '../hub/hub.js';
+import { hubEndpoint } from '../hub/http.js';
 import { log } from '../log.js';
 import { openStore } from '../store/open.js';
 import type { Command } from './command.js';
@@ -41,8 +42,10 @@ async function runHub(args: string[], ctx: Context): Promise<number> {
     idleMs: config.hubIdleMs,
     // Set by the server that started this hub, whose output it is; a hub in a terminal has none.
     logPath: values.log ?? null,
-    // The seam for the HTTP endpoint (MCP Streamable HTTP at /mcp): this build has none yet.
-    startEndpoint: undefined,
+    // MCP Streamable HTTP at /mcp and the inbox streams, on --listen.
+    startEndpoint: hubEndpoint({
+      version: ctx.version, projectDir: ctx.config.cwd, homeDir: ctx.config.homeDir, publicUrl: config.publicUrl, agentTimeoutMs: config.agentTimeoutMs,
+    }),
     listen: config.listen,
   });
   try {

@@ -18,6 +18,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'verify', summary: 'Check the database\'s consistency and its tamper-evident history (exit 1 on errors)', load: async () => (await import('./verify.js')).verifyCommand },
   { name: 'config', summary: 'Print the MCP host configuration that starts this meshfleet (opencode, claude, codex, json)', load: async () => (await import('./config.js')).configCommand },
   { name: 'check-reservations', summary: 'Exit 1 when given (or staged) files are reserved exclusively by another agent: for a git pre-commit hook', load: async () => (await import('./check-reservations.js')).checkReservationsCommand },
+  { name: 'token', summary: 'Create, list and revoke operator tokens for the hub\'s HTTP endpoint', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'workspaces', summary: 'List agents\' git worktrees (branch, state, uncommitted changes); --prune removes those of settled fleets with nothing uncommitted', load: async () => (await import('./workspaces.js')).workspacesCommand },
   { name: 'doctor', summary: 'Check this install and a database: ok, warn or fail per line, with what to do', load: async () => (await import('./doctor.js')).doctorCommand },
 ];

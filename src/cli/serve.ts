@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { HubStarter } from '../hub/detached.js';
+import { readHubLease } from '../hub/lease.js';
 import { log } from '../log.js';
 import { createMcpServer, createToolDeps } from '../mcp/server.js';
 import { LineStdioTransport } from '../mcp/stdio-transport.js';
@@ -47,6 +48,11 @@ export const serveCommand: Command = {
       agentId: config.agentId,
       agentToken: config.agentToken,
       hub,
+      // Remote agents connect to the hub's endpoint, at the address its lease records.
+      hubUrl: hub === undefined ? undefined : () => {
+        const listen = readHubLease(store)?.listen;
+        return listen == null ? undefined : `http://${listen}/mcp`;
+      },
     });
     const server = createMcpServer(deps);
     const transport = new LineStdioTransport();

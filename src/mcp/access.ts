@@ -1,9 +1,9 @@
 // Who may call what. One table decides which tools a server offers to its caller, and the
 // functions below decide what a call may touch; every tool goes through both.
 import { MeshError } from '../mesh/errors.js';
-import { getAgent } from '../mesh/fleets.js';
 import { quote } from '../mesh/limits.js';
-import { tokenMatchesHash } from '../mesh/tokens.js';
+import { FINAL_AGENT_STATUSES, getAgent } from '../mesh/fleets.js';
+import { hashToken, tokenMatchesHash } from '../mesh/tokens.js';
 import type { Store } from '../store/open.js';
 import type { AgentProfile } from '../store/schema.js';
 
@@ -32,6 +32,7 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   collect_results: EVERYONE, // own fleet
   set_fleet_timeout: LEADS, // own fleet
   attach_agent: LEADS, // own fleet
+  finish_agent: EVERYONE, // itself (a remote agent); the operator any
   list_agents: LEADS,
   send_message: EVERYONE, // as itself, in its fleet
   send_messages: EVERYONE, // as itself, in its fleet
@@ -127,6 +128,27 @@ export function identifyCaller(store: Store, agentId: string | undefined, token:
       'An agent\'s server inherits MESHFLEET_AGENT_ID and MESHFLEET_AGENT_TOKEN from the agent process; run it from there, with both unchanged.');
   }
   return { kind: agent.profile, agentId: agent.id, fleetId: agent.fleetId };
+}
+
+/** Who sent an HTTP request, by its bearer token; `operatorTokenId` for an operator token. */
+export interface BearerCaller {
+  caller: Caller;
+  operatorTokenId?: number;
+}
+
+/**
+ * The caller a bearer token stands for: an agent's current token acts as that agent, while it
+ * has not ended; an unrevoked operator token as the operator. Undefined for anything else, and
+ * the HTTP answer says no more than that (401).
+ */
+export function identifyBearer(store: Store, token: string): BearerCaller | undefined {
+  const tokenHash = hashToken(token);
+  const agent = store.access.agentByTokenHash(tokenHash);
+  if (agent !== undefined) {
+    return FINAL_AGENT_STATUSES.includes(agent.status) ? undefined : { caller: { kind: agent.profile, agentId: agent.id, fleetId: agent.fleet_id } };
+  }
+  const operatorTokenId = store.access.operatorTokenId(tokenHash);
+  return operatorTokenId === undefined ? undefined : { caller: { kind: 'operator' }, operatorTokenId };
 }
 
 /**

@@ -18,6 +18,11 @@ export interface ToolDeps {
   homeDir: string;
   /** Who this server acts for: the operator, or (MESHFLEET_AGENT_ID) one agent only. */
   caller: Caller;
+  /**
+   * The MCP URL of the hub serving this database over HTTP, where remote agents connect; undefined
+   * when none does (attach_agent with runtime "remote" is then refused).
+   */
+  hubUrl?: () => string | undefined;
   /** wait_for_messages calls this server holds open now; get_health reports the count. */
   waits: { pending: number };
 }

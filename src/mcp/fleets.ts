@@ -2,16 +2,34 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   type Agent, type AgentSpec, attachAgent, createFleet, fleetAgents, fleetStatus, listFleets, MAX_FLEET_AGENTS, requireFleet, setFleetTimeout,
 } from '../mesh/fleets.js';
+import { MeshError } from '../mesh/errors.js';
+import { attachRemoteAgent, finishRemoteAgent } from '../mesh/remote-agents.js';
 import { newId } from '../mesh/ids.js';
 import { listPremadeAgents, registerPremadeCapabilities } from '../runtime/premade.js';
 import { discard, prepareWorkspaces, reportWorkspace, type WorkspaceRequest } from '../runtime/workspaces.js';
 import { MAX_CAPTURE_BYTES } from '../runtime/supervisor.js';
-import { actingFleet } from './access.js';
+import { actingAgent, actingFleet } from './access.js';
 import type { ToolDeps } from './deps.js';
 import { pageFields, pageOf } from './paging.js';
 import { toolResult } from './result.js';
 import { agentJson, fleetJson } from './wire.js';
-import { agentSpec, id, list, page, whole } from './schemas.js';
+import { agentSpec, id, list, oneOf, page, text, whole } from './schemas.js';
+
+const MAX_ERROR_TEXT_CHARS = 4_000;
+
+/** A remote agent: recorded running, no process; its token and the hub's MCP URL go back to the caller. */
+function attachRemote(deps: ToolDeps, fleetId: string, spec: AgentSpec) {
+  const mcpUrl = deps.hubUrl?.();
+  if (mcpUrl === undefined) {
+    throw new MeshError('refused', 'No hub serves this database over HTTP, so a remote agent would have nowhere to connect; nothing was attached.',
+      'Start one with `meshfleet hub --db <this database>`, then attach again.');
+  }
+  const { agent, token } = attachRemoteAgent(deps.store, fleetId, spec);
+  return {
+    agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, runtime: 'remote', token, mcp_url: mcpUrl,
+    message: `Agent ${agent.id} attached to fleet ${agent.fleetId}; no process was started. Its MCP client connects to mcp_url with the header "Authorization: Bearer <token>" (the token is shown only here), and calls finish_agent when done.`,
+  };
+}
 
 /** Registers what premade agents declare, then starts their processes without waiting on any. */
 function startAgentProcesses(deps: ToolDeps, agents: readonly Agent[]): void {
@@ -101,14 +119,33 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
   }));
 
   server.registerTool('attach_agent', {
-    description: 'Add one agent to an existing fleet and start it (a settled fleet runs again).',
-    inputSchema: { fleet_id: fleetArg, ...agentSpec.shape },
+    description: 'Add one agent to an existing fleet and start it (a settled fleet runs again). runtime "remote": start no process; the answer carries the token and MCP URL an agent on another machine connects with.',
+    inputSchema: {
+      fleet_id: fleetArg, ...agentSpec.shape,
+      runtime: oneOf('runtime', ['local', 'remote'] as const).optional()
+        .describe('local (default): a process the hub starts. remote: the agent runs elsewhere and joins over HTTP with the token returned (shown once)'),
+    },
   }, (input) => toolResult(() => {
     const fleetId = fleetOf(input.fleet_id, 'attach agents to');
+    if (input.runtime === 'remote') return attachRemote(deps, fleetId, input);
     const [spec] = prepareWorkspaces([input], fleetId, { projectDir: deps.projectDir, dbPath: store.path }, () => '');
     const agent = withWorkspaces([spec!], () => attachAgent(store, fleetId, spec!, Date.now(), deps.agents.owner));
     startAgents([agent]);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };
+  }));
+
+  server.registerTool('finish_agent', {
+    description: 'End a remote agent\'s run with its result (collect_results shows it); its token stops working. A local agent ends when its process exits, not with this.',
+    inputSchema: {
+      agent_id: caller.kind === 'operator' ? id('agent_id') : id('agent_id').optional().describe('Defaults to this agent'),
+      status: oneOf('status', ['complete', 'failed'] as const).optional().describe('complete (default) or failed'),
+      output: text('output', MAX_CAPTURE_BYTES, { empty: true }).optional().describe(`The final result, at most ${MAX_CAPTURE_BYTES} characters`),
+      error: text('error', MAX_ERROR_TEXT_CHARS).optional().describe(`Why it failed, at most ${MAX_ERROR_TEXT_CHARS} characters`),
+    },
+  }, (input) => toolResult(() => {
+    const agentId = actingAgent(caller, input.agent_id, 'agent_id', 'finish');
+    const agent = finishRemoteAgent(store, agentId, { status: input.status ?? 'complete', output: input.output ?? null, error: input.error ?? null });
+    return { agent_id: agent.id, fleet_id: agent.fleetId, status: agent.status };
   }));
 
   server.registerTool('list_agents', {

@@ -47,6 +47,12 @@ export class InboxStream {
     this.unsubscribe?.();
   }
 
+  /** Stops and cuts the connection: the server is going away. */
+  end(): void {
+    this.stop();
+    this.res.destroy();
+  }
+
   isBlocked(): boolean {
     return this.stall !== undefined;
   }

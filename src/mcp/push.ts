@@ -1,14 +1,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { log } from '../log.js';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ChangeFeed } from '../mesh/changes.js';
 import { MeshError } from '../mesh/errors.js';
 import { MAX_ID_CHARS, quote } from '../mesh/limits.js';
 import { agentTokenMatches } from '../mesh/tokens.js';
 import type { Store } from '../store/open.js';
+import { closeHttp, HTTP_LIMITS, listenHttp, reply, type Refusal } from './http-listener.js';
 import { InboxStream } from './inbox-stream.js';
-
 
 /** Bounds of the stream server. Anyone who can reach the port can send anything; none of it may end the process. */
 export const PUSH_LIMITS = {
@@ -18,15 +16,7 @@ export const PUSH_LIMITS = {
   maxStreamsPerAgent: 4,
   /** A stream whose client leaves our send buffer full this long is dropped: it is reading nothing. */
   stalledMs: 30_000,
-  /** Request line and headers together; more is answered 431. Node's default, room for a browser's localhost cookies. */
-  maxHeaderBytes: 16_384,
-  /** Until the headers are in, and until the whole request is; then 408. A stream's response may last forever. */
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 15_000,
-  /** Idle time between requests on a kept-alive connection. */
-  keepAliveTimeoutMs: 5_000,
-  /** TCP connections at once; the kernel hands us more, we close them unanswered. */
-  maxConnections: 1_024,
+  ...HTTP_LIMITS,
 };
 export type PushLimits = typeof PUSH_LIMITS;
 
@@ -47,8 +37,6 @@ export interface PushStats {
   bufferedBytes: number;
 }
 
-interface Refusal { status: number; error: string; headers?: OutgoingHttpHeaders }
-
 /**
  * Server-sent event streams of agents' inboxes on 127.0.0.1, started on first use. A stream
  * pushes every message committed for its agent by any process on the database. Nothing here
@@ -61,13 +49,14 @@ interface Refusal { status: number; error: string; headers?: OutgoingHttpHeaders
  */
 export class InboxPush {
   private server: Server | undefined;
-  private listening: Promise<number> | undefined;
+  /** Resolves to the base URL streams are served at: this object's own server, or the hub's (serveOn). */
+  private listening: Promise<string> | undefined;
   private readonly urlSecret = randomBytes(32);
+  /** Whether a bearer token is an operator's (the hub's operator tokens): every stream opens to it. */
+  private isOperatorToken: ((token: string) => boolean) | undefined;
   private readonly limits: PushLimits;
   private readonly streams = new Set<InboxStream>();
   private readonly streamsByAgent = new Map<string, number>();
-  /** Sockets carrying a stream: a client error there must not get an HTTP reply written into the stream. */
-  private readonly streamSockets = new WeakSet<Socket>();
 
   constructor(private readonly store: Store, private readonly changes: ChangeFeed, private readonly options: PushOptions = {}) {
     this.limits = { ...PUSH_LIMITS, ...options.limits };
@@ -75,8 +64,8 @@ export class InboxPush {
 
   /** The stream's URL, key included: it works with no token configured. */
   async streamUrl(agentId: string): Promise<string> {
-    const port = await this.listen();
-    return `http://127.0.0.1:${port}/inbox/${encodeURIComponent(agentId)}?key=${this.keyFor(agentId)}`;
+    const base = await this.listen();
+    return `${base}/inbox/${encodeURIComponent(agentId)}?key=${this.keyFor(agentId)}`;
   }
 
   instructions(): string {
@@ -105,58 +94,47 @@ export class InboxPush {
     const server = this.server;
     this.server = undefined;
     this.listening = undefined;
-    if (server === undefined) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const stream of this.streams) stream.end();
+    if (server !== undefined) await closeHttp(server);
+  }
+
+  /**
+   * Streams are served by another server (the hub's, at `baseUrl`), which passes requests for
+   * /inbox/ to handle(); this object then listens on no port of its own.
+   */
+  serveOn(baseUrl: string, isOperatorToken?: (token: string) => boolean): void {
+    this.listening = Promise.resolve(baseUrl);
+    this.isOperatorToken = isOperatorToken;
+  }
+
+  /** Answers one request for /inbox/<agent_id>: opens the stream, or says why not. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const refusal = this.route(req, res);
+    if (refusal !== undefined) reply(res, refusal);
   }
 
   private keyFor(agentId: string): string {
     return createHmac('sha256', this.urlSecret).update(agentId, 'utf8').digest('base64url');
   }
 
-  private listen(): Promise<number> {
-    this.listening ??= new Promise<number>((resolve, reject) => {
-      const limits = this.limits;
-      const server = createServer({
-        maxHeaderSize: limits.maxHeaderBytes,
-        headersTimeout: limits.headersTimeoutMs,
-        requestTimeout: limits.requestTimeoutMs,
-        keepAliveTimeout: limits.keepAliveTimeoutMs,
-        // Node checks the two timeouts above every 30 s by default; a connection that never speaks would live that long.
-        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
-      }, (req, res) => this.handle(req, res));
-      server.maxConnections = limits.maxConnections;
-      server.on('connection', (socket) => socket.unref());
-      server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
-      const failedToListen = (err: NodeJS.ErrnoException) => {
-        this.listening = undefined;
-        reject(err.code === 'EADDRINUSE'
-          ? new MeshError('conflict', `Port ${this.options.port} (MESHFLEET_SSE_PORT) is taken, perhaps by another meshfleet serve.`, 'Unset MESHFLEET_SSE_PORT to let Meshfleet pick a free port, or choose another.')
-          : err);
-      };
-      server.once('error', failedToListen);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
-        server.unref();
-        // Once listening, an error (EMFILE on accept under a flood) is the server's, not ours to die of.
-        server.off('error', failedToListen);
-        server.on('error', (err) => log.warn('inbox stream server', err));
-        this.server = server;
-        resolve((server.address() as AddressInfo).port);
-      });
+  private listen(): Promise<string> {
+    this.listening ??= listenHttp({
+      host: '127.0.0.1',
+      port: this.options.port ?? 0,
+      limits: this.limits,
+      handle: (req, res) => this.handle(req, res),
+      // Nothing here keeps the process alive: the stdio session decides when the server ends.
+      keepsProcessAlive: false,
+      portTaken: () => new MeshError('conflict', `Port ${this.options.port} (MESHFLEET_SSE_PORT) is taken, perhaps by another meshfleet serve.`, 'Unset MESHFLEET_SSE_PORT to let Meshfleet pick a free port, or choose another.'),
+      what: 'inbox stream server',
+    }).then(({ server, port }) => {
+      this.server = server;
+      return `http://127.0.0.1:${port}`;
+    }, (err: unknown) => {
+      this.listening = undefined;
+      throw err;
     });
     return this.listening;
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    res.on('error', () => res.destroy());
-    try {
-      const refusal = this.route(req, res);
-      if (refusal !== undefined) reply(res, refusal);
-    } catch (err) {
-      log.error('inbox stream request failed', err);
-      if (res.headersSent) res.destroy();
-      else reply(res, { status: 500, error: 'Meshfleet hit an internal error (details in its log). Retry once; if it repeats, report it with that log.' });
-    }
   }
 
   /** Opens the stream, or says why not. */
@@ -189,14 +167,11 @@ export class InboxPush {
     }
 
     this.streamsByAgent.set(agentId, open + 1);
-    const socket = req.socket;
-    this.streamSockets.add(socket);
     const stream = new InboxStream(this.store, this.changes, res, agentId, resumeAfter(req, url), this.limits.stalledMs);
     this.streams.add(stream);
     res.once('close', () => {
       stream.stop();
       this.streams.delete(stream);
-      this.streamSockets.delete(socket);
       const left = (this.streamsByAgent.get(agentId) ?? 1) - 1;
       if (left > 0) this.streamsByAgent.set(agentId, left);
       else this.streamsByAgent.delete(agentId);
@@ -219,25 +194,10 @@ export class InboxPush {
     if (key !== undefined && sameSecret(key, this.keyFor(agentId))) return undefined;
     if (bearer !== undefined) {
       if (this.options.token && sameSecret(bearer, this.options.token)) return undefined;
+      if (this.isOperatorToken?.(bearer) === true) return undefined;
       if (agentId.length <= MAX_ID_CHARS && agentTokenMatches(this.store, agentId, bearer)) return undefined;
     }
     return { status: 403, error: `The key or token given does not open the stream of agent ${quote(agentId)}.` };
-  }
-
-  private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (!socket.writable || this.streamSockets.has(socket) || err.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    const [status, reason, error] = err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large', `Request headers are limited to ${this.limits.maxHeaderBytes} bytes.`]
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', `Send the whole request within ${this.limits.headersTimeoutMs} ms.`]
-        : [400, 'Bad Request', 'Malformed HTTP request.'];
-    const body = JSON.stringify({ error });
-    // Like Node's own handler: one write, then close, whatever the client does next.
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    socket.destroy();
   }
 }
 
@@ -257,10 +217,4 @@ function resumeAfter(req: IncomingMessage, url: URL): number {
 function sameSecret(given: string, expected: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
   return timingSafeEqual(digest(given), digest(expected));
-}
-
-function reply(res: ServerResponse, { status, error, headers }: Refusal): void {
-  // Refusals close the connection: a client that earns one gets no kept-alive socket to try again on.
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' });
-  res.end(JSON.stringify({ error }));
 }

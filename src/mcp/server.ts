@@ -85,6 +85,8 @@ export interface ServerConfig {
   agentToken?: string;
   /** The database's hub starts this server's agents; without it, this server starts them itself (--no-hub). */
   hub?: HubLink;
+  /** The MCP URL of the database's hub, for remote agents (read from its lease); none without a hub. */
+  hubUrl?: () => string | undefined;
 }
 
 /** Everything one server process's tools share. close() ends agents, streams and polling. */
@@ -100,7 +102,7 @@ export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & {
   const push = new InboxPush(store, changes, caller.kind === 'operator' ? config.push : { ...config.push, token: undefined });
   return {
     store, changes, agents, push, startedAt: Date.now(), version: config.version,
-    projectDir: config.projectDir, homeDir: config.homeDir, caller, waits: { pending: 0 },
+    projectDir: config.projectDir, homeDir: config.homeDir, caller, waits: { pending: 0 }, hubUrl: config.hubUrl,
     close: async () => {
       await stopAgents();
       await push.close();

@@ -10,6 +10,7 @@ export const fleetJson = (f: Fleet) => ({
 export const agentJson = (a: Agent) => ({
   id: a.id, fleet_id: a.fleetId, role: a.role, prompt: a.prompt, agent_file: a.agentFile, profile: a.profile, status: a.status, pid: a.pid,
   retry_count: a.retryCount, attempts: a.attempts, output: a.output, error: a.error, started_at: a.startedAt, completed_at: a.completedAt,
+  runtime: a.runtime ?? 'local', last_seen_at: a.lastSeenAt,
 });
 
 export const messageJson = (m: InboxMessage) => ({

@@ -68,6 +68,10 @@ export interface Agent {
   workspace: Workspace | null;
   /** Where it runs when it has no worktree; null: wherever its runner runs (agents from before schema 8). */
   workDir: string | null;
+  /** 'remote': it runs elsewhere and reaches the hub over HTTP; null: a process the hub starts. */
+  runtime: 'remote' | null;
+  /** Its latest authenticated HTTP request (epoch ms); null if it never made one. */
+  lastSeenAt: number | null;
 }
 
 export interface FleetListing extends Fleet {
@@ -87,7 +91,7 @@ const toAgent = (row: Selectable<AgentTable>): Agent => ({
   id: row.id, fleetId: row.fleet_id, role: row.role, prompt: row.prompt, agentFile: row.agent_file, status: row.status,
   pid: row.pid, retryCount: row.retry_count, output: row.output, error: row.error, createdAt: row.created_at,
   startedAt: row.started_at, completedAt: row.completed_at, attempts: row.attempts, supervisorId: row.supervisor_id, pidStart: row.pid_start,
-  profile: row.profile, tokenHash: row.token_hash,
+  profile: row.profile, tokenHash: row.token_hash, runtime: row.runtime ?? null, lastSeenAt: row.last_seen_at ?? null,
   workDir: row.work_dir ?? null,
   workspace: row.workspace_path === null || row.workspace_path === undefined ? null : {
     repo: row.workspace_repo!, path: row.workspace_path, branch: row.workspace_branch!, base: row.workspace_base!, state: row.workspace_state ?? 'active',
@@ -167,7 +171,7 @@ function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'age
   const row = {
     id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const, profile: spec.profile ?? 'worker',
     pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
-    attempts: 0, supervisor_id: owner, pid_start: null, token_hash: null,
+    attempts: 0, supervisor_id: owner, pid_start: null, token_hash: null, runtime: null, last_seen_at: null,
     work_dir: spec.workDir ?? null, workspace_repo: workspace?.repo ?? null, workspace_path: workspace?.path ?? null, workspace_branch: workspace?.branch ?? null,
     workspace_base: workspace?.base ?? null, workspace_state: workspace === null ? null : 'active' as const,
   };

@@ -3,6 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import {
   type Compilable, DummyDriver, Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
 } from 'kysely';
+import { prepareAccessStatements, type AccessStatements } from './access-sql.js';
 import { checkBeforeOpen } from './adoption.js';
 import { prepareCapabilityTermStatements, type CapabilityTermStatements } from './capability-terms.js';
 import { prepareTaxonomyStatements, type TaxonomyStatements } from './closure-table.js';
@@ -54,6 +55,8 @@ export interface Store {
   readonly taxonomy: TaxonomyStatements;
   readonly retention: RetentionStatements;
   readonly vacuum: VacuumStatements;
+  /** Bearer tokens of HTTP requests and the heartbeats they write (access-sql.ts). */
+  readonly access: AccessStatements;
   /** `meshfleet verify`'s reads: consistency checks and the ledger chain (ledger-audit.ts). */
   readonly audit: AuditStatements;
   /** The task board (task-statements.ts). */
@@ -183,6 +186,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const taxonomy = lazy(() => prepareTaxonomyStatements(db));
   const retention = lazy(() => prepareRetentionStatements(db));
   const vacuum = lazy(() => prepareVacuumStatements(db));
+  const access = lazy(() => prepareAccessStatements(db));
   const audit = lazy(() => prepareAuditStatements(db));
   const tasks = lazy(() => prepareTaskStatements(db));
   const threads = lazy(() => prepareThreadStatements(db));
@@ -197,6 +201,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get taxonomy() { return taxonomy(); },
     get retention() { return retention(); },
     get vacuum() { return vacuum(); },
+    get access() { return access(); },
     get audit() { return audit(); },
     get tasks() { return tasks(); },
     get threads() { return threads(); },

@@ -44,6 +44,19 @@ export interface AgentTable {
   workspace_branch: Generated<string | null>;
   workspace_base: Generated<string | null>;
   workspace_state: Generated<WorkspaceState | null>;
+  /** 'remote': runs elsewhere and connects over HTTP (schema 10); null: a process the hub starts. */
+  runtime: 'remote' | null;
+  /** Epoch ms of its latest authenticated HTTP request (schema 10). */
+  last_seen_at: number | null;
+}
+
+export interface OperatorTokenTable {
+  id: Generated<number>;
+  name: string | null;
+  token_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
 }
 
 export type WorkspaceState = 'active' | 'removed' | 'kept';
@@ -296,6 +309,7 @@ export interface Schema {
   council_votes: CouncilVoteTable;
   events: EventTable;
   send_keys: SendKeyTable;
+  operator_tokens: OperatorTokenTable;
   legacy_imports: LegacyImportTable;
   legacy_extras: LegacyExtraTable;
   ledger_chain: LedgerChainTable;

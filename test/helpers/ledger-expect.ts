@@ -50,6 +50,7 @@ export function expectLedgerImported(dbPath: string, ledgerPath: string, derived
         created_at: null, started_at: a.started_at ?? null, completed_at: a.completed_at ?? null,
         attempts: derived.attempts[id], supervisor_id: null, pid_start: null, profile: 'worker', token_hash: null,
         work_dir: null, workspace_repo: null, workspace_path: null, workspace_branch: null, workspace_base: null, workspace_state: null,
+        runtime: null, last_seen_at: null,
       });
     }
     const messages = Object.entries<Json>(ledger.messages ?? {});

@@ -106,7 +106,7 @@ describe('one hub per database', () => {
     const second = await runCliAsync(['hub', '--db', dbPath], hostEnv(dir));
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`A hub already runs for ${dbPath}: pid ${lease.pid}, since ${new Date(lease.started_at).toISOString()}`);
-    expect(second.stderr).toContain('no HTTP endpoint');
+    expect(second.stderr).toMatch(/listening on 127\.0\.0\.1:\d+/);
     expect(second.stderr).toContain('logging to its terminal');
     expect(second.stderr).toContain('meshfleet hub stop');
     expect(second.stderr).not.toMatch(/\n\s+at /); // no stack trace
@@ -173,7 +173,7 @@ describe('stopping the hub', () => {
     expect(status.stdout).toContain(`  log      ${dbPath}.hub.log`);
     expect(status.stdout).toContain(`    ${agentId}  fleet ${fleet_id}  running  pid ${agentPid}  attempt 1`);
     const json = JSON.parse((await runCliAsync(['hub', 'status', '--db', dbPath, '--json'])).stdout);
-    expect(json).toMatchObject({ running: true, hub: { pid: lease.pid, log_path: `${dbPath}.hub.log`, listen: null }, agents_owned: 1, agents_waiting: 0 });
+    expect(json).toMatchObject({ running: true, hub: { pid: lease.pid, log_path: `${dbPath}.hub.log`, listen: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }, agents_owned: 1, agents_waiting: 0 });
     expect(json.agents).toEqual([{ agent_id: agentId, fleet_id, status: 'running', pid: agentPid, attempts: 1 }]);
 
     const stopped = await runCliAsync(['hub', 'stop', '--db', dbPath]);

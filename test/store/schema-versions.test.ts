@@ -308,3 +308,21 @@ describe('schema 10 → 11', () => {
     expect(cli("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1); PRAGMA integrity_check;")).toBe('ok');
   });
 });
+
+describe('schema 12 → 13', () => {
+  it('keeps every existing agent a local one, never seen over HTTP, and starts with no operator tokens', () => {
+    upgradeFrom(12, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, token_hash) VALUES ('a', 'f', 'r', 'p', 'running', 'abc');`);
+    expect(queryDb(dbPath, 'SELECT id, runtime, last_seen_at FROM agents')).toEqual([{ id: 'a', runtime: null, last_seen_at: null }]);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM operator_tokens')).toEqual([{ n: 0 }]);
+    const conn = new BetterSqlite3(dbPath);
+    try {
+      expect(() => conn.prepare("UPDATE agents SET runtime = 'ssh'").run()).toThrow(/CHECK constraint/);
+      // The token lookup of every HTTP request is an index search, not a scan of agents.
+      expect(conn.prepare("EXPLAIN QUERY PLAN SELECT id FROM agents WHERE token_hash = 'abc'").all()).toEqual([expect.objectContaining({ detail: expect.stringContaining('USING INDEX agents_by_token') })]);
+    } finally {
+      conn.close();
+    }
+  });
+});

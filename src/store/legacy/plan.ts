@@ -85,7 +85,7 @@ function planAgents(ledger: Ledger, findings: Findings): Planned<AgentRow>[] {
         status: agent.status, pid: agent.pid ?? null, retry_count: agent.retry_count ?? 0, output: agent.output ?? null,
         error: agent.error ?? null, created_at: null, started_at: agent.started_at ?? null, completed_at: agent.completed_at ?? null,
         // As migration 0003 counts them: an agent that ever started had its first attempt.
-        attempts: agent.started_at != null ? (agent.retry_count ?? 0) + 1 : 0, supervisor_id: null, pid_start: null, token_hash: null,
+        attempts: agent.started_at != null ? (agent.retry_count ?? 0) + 1 : 0, supervisor_id: null, pid_start: null, token_hash: null, runtime: null, last_seen_at: null,
       },
     };
   });
