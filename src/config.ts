@@ -70,6 +70,8 @@ export interface Config {
   database(flag?: string): DbLocation;
   /** The old server's ledger: AGENT_MESH_DATA_FILE, else ~/.config/opencode/agent-mesh.json. */
   readonly legacyLedgerPath: string;
+  /** NO_COLOR set and not empty (no-color.org): people's views print no colour, even on a terminal. */
+  readonly noColor: boolean;
   serve(flags: ServeFlags): ServeConfig;
 }
 
@@ -94,6 +96,7 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     homeDir,
     database,
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
+    noColor: (given.NO_COLOR ?? '') !== '',
     serve: (flags) => {
       const runtime = readRuntime(flags.runtime, given.MESHFLEET_RUNTIME);
       return {

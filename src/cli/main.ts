@@ -9,11 +9,12 @@ import { isBusy, StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
 import { configCommand } from './config.js';
+import { inspectCommand } from './inspect.js';
 import { migrateCommand } from './migrate.js';
 import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [serveCommand, migrateCommand, pruneCommand, configCommand];
+export const COMMANDS: Command[] = [serveCommand, migrateCommand, inspectCommand, pruneCommand, configCommand];
 
 function helpText(ctx: Context, commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -169,6 +169,49 @@ export interface FleetSummaryView {
   messages: number;
 }
 
+/** agent_scores (schema 6): route_work's outcome factor per agent and lower-cased capability key. */
+export interface AgentScoresView {
+  agent_id: string;
+  fleet_id: string | null;
+  role: string | null;
+  capability_key: string;
+  successes: number;
+  failures: number;
+  outcomes: number;
+  wilson_lower: number;
+  wilson_upper: number;
+  factor: number;
+  last_recorded_at: number;
+}
+
+/** recent_events (schema 6): events newest first, with `at` as UTC text. */
+export interface RecentEventsView {
+  id: number;
+  at: string;
+  kind: string;
+  fleet_id: string | null;
+  agent_id: string | null;
+  data: string | null;
+  recorded_at: number;
+}
+
+/** agent_summary (schema 6). */
+export interface AgentSummaryView {
+  agent_id: string;
+  fleet_id: string;
+  role: string;
+  profile: AgentProfile;
+  status: AgentStatus;
+  attempts: number;
+  pid: number | null;
+  started_at: number | null;
+  completed_at: number | null;
+  run_ms: number | null;
+  messages_sent: number;
+  inbox_pending: number;
+  error: string | null;
+}
+
 export interface Schema {
   meshfleet_meta: MetaTable;
   meshfleet_migrations: MigrationTable;
@@ -193,4 +236,7 @@ export interface Schema {
   legacy_extras: LegacyExtraTable;
   inbox: InboxView;
   fleet_summary: FleetSummaryView;
+  agent_scores: AgentScoresView;
+  recent_events: RecentEventsView;
+  agent_summary: AgentSummaryView;
 }
