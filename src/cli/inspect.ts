@@ -46,7 +46,7 @@ export const inspectCommand: Command = {
         json: { type: 'boolean', default: false },
       },
     });
-    if (positionals.length > 0) throw new UsageError(`inspect takes no arguments; got '${positionals[0]}'. Name a view with a flag, such as --fleet ID.`);
+    if (positionals.length > 0) throw new UsageError(`inspect takes no arguments, got '${positionals[0]}': name a view with a flag, such as --fleet ID.`);
     const chosen = VIEWS.filter((v) => (v === 'metrics' ? values.metrics : values[v] !== undefined));
     // --fleet narrows --routing to one fleet; otherwise the views exclude one another.
     const views = chosen.length === 2 && chosen.includes('routing') && chosen.includes('fleet') ? ['routing' as const] : chosen;

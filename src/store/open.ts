@@ -138,6 +138,8 @@ export function openSnapshot(path: string, options: OpenOptions = {}): Store {
  */
 export function openUnchanged(path: string, options: OpenOptions = {}): Store {
   const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
+  // A folder, another program's file or a newer schema is refused before SQLite touches it.
+  checkBeforeOpen(path, migrations.length, { createParentDir: false });
   const db = openConnection(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   let current: boolean;
   try {
