@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { getInbox } from '../../src/mesh/messages.js';
+import { outcomeFactor } from '../../src/routing/outcomes.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
@@ -106,5 +107,22 @@ describe('schema 4 → 5', () => {
     } finally {
       upgraded.close();
     }
+  });
+});
+
+describe('schema 5 → 6', () => {
+  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+    upgradeFrom(5, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, attempts, started_at, completed_at) VALUES ('a', 'f', 'coder', 'p', 'complete', 1, 10, 70);
+      INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES
+        ('a', 'React', 1, 1), ('a', 'react', 1, 2), ('a', 'react', 1, 3), ('a', 'react', 1, 4), ('a', 'react', 1, 5), ('a', 'react', 0, 6);`);
+    const expected = outcomeFactor(5, 6);
+    expect(queryDb(dbPath, 'SELECT agent_id, fleet_id, role, capability_key, successes, failures, factor, wilson_lower, wilson_upper FROM agent_scores')).toEqual([{
+      agent_id: 'a', fleet_id: 'f', role: 'coder', capability_key: 'react', successes: 5, failures: 1,
+      factor: expected.factor, wilson_lower: expected.lower, wilson_upper: expected.upper,
+    }]);
+    expect(queryDb(dbPath, 'SELECT agent_id, status, run_ms FROM agent_summary')).toEqual([{ agent_id: 'a', status: 'complete', run_ms: 60 }]);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM routing_outcomes')).toEqual([{ n: 6 }]);
   });
 });
