@@ -1,14 +1,13 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MeshError } from '../mesh/errors.js';
 import { MAX_TASK_CHARS, MAX_TOP_N } from '../mesh/limits.js';
 import { agentInbox, fleetDetail, meshOverview } from '../mesh/overview.js';
 import { routeWork } from '../routing/route-work.js';
 import { readMetrics } from '../store/metrics-query.js';
-import { openUnchanged, type Store } from '../store/open.js';
+import type { Store } from '../store/open.js';
 import { recentEvents } from '../store/read-model.js';
 import { keywords } from '../store/terms.js';
-import { UsageError, type Command } from './command.js';
+import { UsageError, wholeNumberFlag, type Command } from './command.js';
+import { openForReading } from './read-database.js';
 import {
   eventJson, fleetDetailJson, inboxViewJson, metricsJson, overviewJson, routingJson,
 } from './inspect-json.js';
@@ -52,9 +51,9 @@ export const inspectCommand: Command = {
     const views = chosen.length === 2 && chosen.includes('routing') && chosen.includes('fleet') ? ['routing' as const] : chosen;
     if (views.length > 1) throw new UsageError(`inspect shows one view at a time; got --${views.join(' and --')}.`);
     if (values.top !== undefined && values.routing === undefined) throw new UsageError('--top goes with --routing "task".');
-    const limit = count('--limit', values.limit, DEFAULT_ROWS, MAX_INSPECT_ROWS);
-    const eventCount = count('--events', values.events, RECENT, MAX_INSPECT_ROWS);
-    const top = count('--top', values.top, 5, MAX_TOP_N);
+    const limit = wholeNumberFlag('--limit', values.limit, DEFAULT_ROWS, MAX_INSPECT_ROWS);
+    const eventCount = wholeNumberFlag('--events', values.events, RECENT, MAX_INSPECT_ROWS);
+    const top = wholeNumberFlag('--top', values.top, 5, MAX_TOP_N);
     for (const [flag, value] of [['--fleet', values.fleet], ['--inbox', values.inbox]] as const) {
       if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} needs an id.`);
     }
@@ -62,20 +61,13 @@ export const inspectCommand: Command = {
       throw new UsageError(`--routing takes a task of at most ${MAX_TASK_CHARS} characters; got ${values.routing.length}.`);
     }
 
-    const dbPath = ctx.config.database(values.db).path;
-    if (!existsSync(dbPath)) {
-      throw new MeshError('not_found', `No database at ${dbPath}; inspect never creates one.`,
-        'Pass --db PATH, or set MESHFLEET_DB, to an existing Meshfleet database (`meshfleet demo` makes one to look at).');
-    }
-    // The file itself when its schema is current (opening it then writes nothing); an older
-    // schema is read from a private copy brought up to date, so inspecting never migrates.
-    const store = openUnchanged(dbPath);
+    const store = openForReading(ctx, values.db, 'inspect');
     try {
       const style = styleFor(ctx.stdout, ctx.config.noColor);
       const now = Date.now();
       const { json, text } = render(store, views[0], { ...values, limit, eventCount, top, now });
       ctx.stdout.write(values.json
-        ? `${JSON.stringify({ database: dbPath, generated_at: now, ...json() }, null, 2)}\n`
+        ? `${JSON.stringify({ database: store.path, generated_at: now, ...json() }, null, 2)}\n`
         : text(style));
       return 0;
     } finally {
@@ -121,13 +113,4 @@ function render(store: Store, view: (typeof VIEWS)[number] | undefined, w: Wante
       return { json: () => overviewJson(overview, w.now), text: (s) => overviewText(s, store.path, overview, w.now) };
     }
   }
-}
-
-/** A whole number flag from 1 to max, or its default when absent. */
-function count(flag: string, text: string | undefined, fallback: number, max: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\s*\d+\s*$/.test(text) || Number(text) < 1 || Number(text) > max) {
-    throw new UsageError(`${flag} takes a whole number from 1 to ${max}, not '${text.slice(0, 40)}'.`);
-  }
-  return Number(text);
 }

@@ -58,3 +58,31 @@ export function agentInbox(store: Store, agentId: string, limit: number): AgentI
   const { entries, total } = inboxEntries(store, agentId, limit);
   return { agent, entries, total };
 }
+
+/** One line of the dashboard's feed: a message or an event, in time order. */
+export type FeedItem =
+  | { kind: 'message'; at: number; message: MessageOverview }
+  | { kind: 'event'; at: number; event: EventEntry };
+
+export interface DashboardSnapshot {
+  fleets: FleetOverview[];
+  /** The fleet shown in detail: the one asked for, else the newest; null when there is none. */
+  selected: { fleet: FleetOverview; agents: AgentOverview[] } | null;
+  /** The selected fleet's last messages and events merged, oldest first (all events with no fleet). */
+  feed: FeedItem[];
+}
+
+export function dashboardSnapshot(store: Store, wanted: string | null, limits: { fleets: number; feed: number }): DashboardSnapshot {
+  const fleets = fleetOverviews(store, limits.fleets);
+  const fleet = fleets.find((f) => f.id === wanted) ?? fleets[0];
+  if (fleet === undefined) {
+    return { fleets, selected: null, feed: recentEvents(store, limits.feed).map((event) => ({ kind: 'event', at: event.recordedAt, event })) };
+  }
+  const feed: FeedItem[] = [
+    ...fleetMessages(store, fleet.id, limits.feed).messages.map((message): FeedItem => ({ kind: 'message', at: message.sentAt, message })),
+    ...recentEvents(store, limits.feed, fleet.id).map((event): FeedItem => ({ kind: 'event', at: event.recordedAt, event })),
+  ];
+  // Stable: a message and the event it caused share a millisecond and keep their own order.
+  feed.sort((a, b) => a.at - b.at);
+  return { fleets, selected: { fleet, agents: fleetAgentOverviews(store, fleet.id) }, feed: feed.slice(-limits.feed) };
+}

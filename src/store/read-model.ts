@@ -2,6 +2,7 @@
 // are built with kysely and run on the Store's connection. Long texts are cut in SQL (substr), so
 // a fleet of 64 agents with 64 KiB of output each costs a page of heads, not 4 MiB.
 import { sql } from 'kysely';
+import { connectionOf } from './connection.js';
 import type { Store } from './open.js';
 import type { AgentStatus, FleetStatus } from './schema.js';
 
@@ -179,4 +180,12 @@ export function recentEvents(store: Store, limit: number, fleetId?: string): Eve
   return store.all(query).reverse().map((row) => ({
     id: row.id, kind: row.kind, fleetId: row.fleet_id, agentId: row.agent_id, data: row.data, recordedAt: row.recorded_at,
   }));
+}
+
+/**
+ * PRAGMA data_version: changes whenever another connection commits to the file, so a view can
+ * poll it (no table is read) and query again only when something happened.
+ */
+export function dataVersion(store: Store): number {
+  return connectionOf(store).pragma('data_version', { simple: true }) as number;
 }
