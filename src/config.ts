@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { quote } from './mesh/limits.js';
 import { RUNTIMES, type RuntimeName } from './runtime/adapters.js';
@@ -73,6 +73,14 @@ export interface Config {
   /** NO_COLOR set and not empty (no-color.org): people's views print no colour, even on a terminal. */
   readonly noColor: boolean;
   serve(flags: ServeFlags): ServeConfig;
+  /**
+   * The environment for a `meshfleet` child that must take its settings from its parent alone
+   * (`meshfleet demo`'s server): every MESHFLEET_* variable dropped, so neither the user's
+   * database nor an agent identity the shell happens to carry reaches it.
+   */
+  plainChildEnv(): NodeJS.ProcessEnv;
+  /** Where throwaway files go: TMPDIR, else the operating system's temp folder. */
+  readonly tempDir: string;
 }
 
 /** First retry delay: an hour is already more patience than a fleet has; more would overflow timers at the last attempt. */
@@ -95,6 +103,8 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     cwd,
     homeDir,
     database,
+    tempDir: set(given.TMPDIR) ?? tmpdir(),
+    plainChildEnv: () => Object.fromEntries(Object.entries(given).filter(([name]) => !name.startsWith('MESHFLEET_'))),
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
     noColor: (given.NO_COLOR ?? '') !== '',
     serve: (flags) => {

@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readAgentEnvironment, readConfig, type ServeFlags } from '../src/config.js';
 
@@ -53,6 +53,18 @@ describe('HOME', () => {
   it('falls back to the operating system\'s home folder when unset or empty', () => {
     expect(readConfig({ env: {}, cwd: CWD }).homeDir).toBe(homedir());
     expect(readConfig({ env: { HOME: '' }, cwd: CWD }).homeDir).toBe(homedir());
+  });
+});
+
+describe('what meshfleet demo hands its own server', () => {
+  it('drops every MESHFLEET_ variable of the shell, keeps the rest', () => {
+    const env = config({ PATH: '/bin', MESHFLEET_DB: '/x.db', MESHFLEET_AGENT_ID: 'a', MESHFLEET_AGENT_TOKEN: 't', MESHFLEET_AUTH_TOKEN: 'o' }).plainChildEnv();
+    expect(env).toEqual({ HOME, PATH: '/bin' });
+  });
+
+  it('puts throwaway files in TMPDIR, else the system\'s temp folder', () => {
+    expect(config({ TMPDIR: '/var/tmp/mine' }).tempDir).toBe('/var/tmp/mine');
+    expect(config({ TMPDIR: '' }).tempDir).toBe(tmpdir());
   });
 });
 

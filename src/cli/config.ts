@@ -18,7 +18,7 @@ function launch(db: string | undefined): { command: string; args: string[]; env:
   };
 }
 
-const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 const tomlString = (text: string): string => JSON.stringify(text); // TOML basic strings escape as JSON does
 
 function snippet(host: Host, db: string | undefined): string {

@@ -10,12 +10,13 @@ import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
 import { configCommand } from './config.js';
 import { dashboardCommand } from './dashboard.js';
+import { demoCommand } from './demo.js';
 import { inspectCommand } from './inspect.js';
 import { migrateCommand } from './migrate.js';
 import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [serveCommand, migrateCommand, inspectCommand, dashboardCommand, pruneCommand, configCommand];
+export const COMMANDS: Command[] = [serveCommand, demoCommand, migrateCommand, inspectCommand, dashboardCommand, pruneCommand, configCommand];
 
 function helpText(ctx: Context, commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -50,7 +50,7 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   list_fleet_templates: EVERYONE,
   get_fleet_template: EVERYONE,
   export_fleet_template: EVERYONE,
-  spawn_from_template: EVERYONE,
+  spawn_from_template: EVERYONE, // the spec for all; spawn: true (start the fleet) the operator only, as spawn_fleet
   delete_fleet_template: OPERATOR,
   import_fleet_template: OPERATOR,
   ping: EVERYONE,

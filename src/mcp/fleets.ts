@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
-  type Agent, attachAgent, createFleet, fleetAgents, fleetStatus, listFleets, MAX_FLEET_AGENTS, requireFleet, setFleetTimeout,
+  type Agent, type AgentSpec, attachAgent, createFleet, fleetAgents, fleetStatus, listFleets, MAX_FLEET_AGENTS, requireFleet, setFleetTimeout,
 } from '../mesh/fleets.js';
 import { listPremadeAgents, registerPremadeCapabilities } from '../runtime/premade.js';
 import { MAX_CAPTURE_BYTES } from '../runtime/supervisor.js';
@@ -11,26 +11,31 @@ import { toolResult } from './result.js';
 import { agentJson, fleetJson } from './wire.js';
 import { agentSpec, id, list, page, whole } from './schemas.js';
 
+/** Registers what premade agents declare, then starts their processes without waiting on any. */
+function startAgentProcesses(deps: ToolDeps, agents: readonly Agent[]): void {
+  registerPremadeCapabilities(deps.store, agents, deps.projectDir, deps.homeDir);
+  for (const agent of agents) deps.supervisor.start(agent);
+}
+
+/** Creates a fleet and starts its agents; what spawn_fleet (and spawn_from_template with spawn: true) answers. */
+export function spawnFleet(deps: ToolDeps, specs: AgentSpec[]): { fleet_id: string; agent_ids: string[] } {
+  const { fleet, agents } = createFleet(deps.store, specs);
+  startAgentProcesses(deps, agents);
+  return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
+}
+
 export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
-  const { store, supervisor, caller } = deps;
+  const { store, caller } = deps;
   const agentsPage = page(MAX_FLEET_AGENTS, MAX_FLEET_AGENTS);
   /** The fleet a fleet tool reaches: any for the operator, an agent's own otherwise. */
   const fleetOf = (given: string | undefined, action: string): string => actingFleet(caller, given, action);
-  /** Registers what premade agents declare, then starts their processes without waiting on any. */
-  const startAgents = (agents: readonly Agent[]): void => {
-    registerPremadeCapabilities(store, agents, deps.projectDir, deps.homeDir);
-    for (const agent of agents) supervisor.start(agent);
-  };
+  const startAgents = (agents: readonly Agent[]): void => startAgentProcesses(deps, agents);
   const fleetArg = caller.kind === 'operator' ? id('fleet_id') : id('fleet_id').optional().describe('Defaults to this agent\'s own fleet (the only one it may use)');
 
   server.registerTool('spawn_fleet', {
     description: `Start a fleet: one OS process per agent, each told its own id. Returns at once; poll fleet_status or collect_results. At most ${MAX_FLEET_AGENTS} agents.`,
     inputSchema: { agents: list('agents', agentSpec, MAX_FLEET_AGENTS, 1) },
-  }, (input) => toolResult(() => {
-    const { fleet, agents } = createFleet(store, input.agents);
-    startAgents(agents);
-    return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
-  }));
+  }, (input) => toolResult(() => spawnFleet(deps, input.agents)));
 
   server.registerTool('fleet_status', {
     description: 'A fleet and its agents in spawn order: status, profile, pid, attempts, output, error, times (epoch ms). Large answers come in pages (has_more, next_offset).',

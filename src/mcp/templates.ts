@@ -4,15 +4,19 @@ import { MAX_DESCRIPTION_CHARS } from '../mesh/limits.js';
 import {
   deleteTemplate, exportTemplate, getTemplate, importTemplate, listTemplates, saveTemplate, TEMPLATE_EXPORT_SCHEMA,
 } from '../mesh/templates.js';
+import { MeshError } from '../mesh/errors.js';
+import { describeCaller } from './access.js';
 import type { ToolDeps } from './deps.js';
+import { spawnFleet } from './fleets.js';
 import { pageFields, pageOf } from './paging.js';
 import { toolResult } from './result.js';
-import { page, templateAgents, templateName, templateVersion, text, whole } from './schemas.js';
+import { flag, page, templateAgents, templateName, templateVersion, text, whole } from './schemas.js';
 import { templateJson } from './wire.js';
 
 const description = text('description', MAX_DESCRIPTION_CHARS, { empty: true }).describe(`What the fleet is for (at most ${MAX_DESCRIPTION_CHARS} characters)`);
 
-export function registerTemplateTools(server: McpServer, { store }: ToolDeps): void {
+export function registerTemplateTools(server: McpServer, deps: ToolDeps): void {
+  const { store } = deps;
   server.registerTool('save_fleet_template', {
     description: 'Save a reusable fleet shape. Saving a name again makes its next version; earlier versions stay.',
     inputSchema: { name: templateName, description: description.optional(), agents: templateAgents },
@@ -58,10 +62,20 @@ export function registerTemplateTools(server: McpServer, { store }: ToolDeps): v
   }, (input) => toolResult(() => ({ template: templateJson(importTemplate(store, input.template)) })));
 
   server.registerTool('spawn_from_template', {
-    description: 'The spec of a saved template ({agents}) to pass to spawn_fleet, possibly after editing prompts.',
-    inputSchema: { name: templateName, version: templateVersion },
+    description: 'The spec of a saved template ({agents}) to pass to spawn_fleet, possibly after editing prompts; with spawn: true (operator only), starts that fleet at once and returns {fleet_id, agent_ids} as spawn_fleet does.',
+    inputSchema: {
+      name: templateName,
+      version: templateVersion,
+      spawn: flag('spawn').optional().describe('true: start the fleet now (operator only, like spawn_fleet); default false: return the spec only'),
+    },
   }, (input) => toolResult(() => {
+    if (input.spawn === true && deps.caller.kind !== 'operator') {
+      // Starting a fleet is spawn_fleet's power, which is the operator's alone; the spec stays readable to every caller.
+      throw new MeshError('refused', `spawn: true starts a new fleet, which only the operator may do; ${describeCaller(deps.caller)} may read the spec only.`,
+        'Leave out spawn to get the spec, or ask the operator to spawn it (or, as a lead, attach_agent seats to your own fleet).');
+    }
     const t = getTemplate(store, input.name, input.version);
-    return { spec: { agents: t.agents }, template: { name: t.name, version: t.version } };
+    const template = { name: t.name, version: t.version };
+    return input.spawn === true ? { ...spawnFleet(deps, t.agents), template } : { spec: { agents: t.agents }, template };
   }));
 }

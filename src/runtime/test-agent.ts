@@ -14,28 +14,19 @@
 // Prefixes, followed by a space and the prompt to go on with: "after:<file>" (write <file>.waiting,
 // wait until <file> exists), "record-env:<file>" (append this attempt's MESHFLEET_AGENT_TOKEN and
 // whether MESHFLEET_AUTH_TOKEN is set, as a JSON line).
+// With the argument `team` (MESHFLEET_AGENT_COMMAND="node .../test-agent.js team"), the prompt is
+// read as a real agent's instructions instead: see test-agent-team.ts.
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { readAgentEnvironment } from '../config.js';
+import { call, connectOwnServer } from './test-agent-client.js';
+import { team } from './test-agent-team.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 const given = readAgentEnvironment(process.env);
 const { role, prompt } = given;
 
-async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
-  const result = await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 });
-  const json = JSON.parse((result.content as { text: string }[])[0]!.text);
-  if (result.isError) throw new Error(`${name}: ${json.error}`);
-  return json;
-}
-
 async function pipeline(): Promise<string> {
-  const client = new Client({ name: `test-agent ${role}`, version: '0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve'], env: given.inheritedEnv as Record<string, string>, stderr: 'inherit' }));
+  const client = await connectOwnServer(given);
   try {
     const me = given.agentId!;
     const { agents } = await call(client, 'fleet_status', { fleet_id: given.fleetId });
@@ -124,7 +115,10 @@ async function main(prompt: string): Promise<void> {
   }
 }
 
-main(prompt).catch((err: Error) => {
+// `test-agent.js team`: whatever the prompt, play a seat of a team (see test-agent-team.ts), so a
+// template written for real agents (examples/) runs with this stand-in.
+const run = process.argv[2] === 'team' ? team(given).then((out) => { process.stdout.write(`${out}\n`); }) : main(prompt);
+run.catch((err: Error) => {
   process.stderr.write(`${role}: ${err.message}\n`);
   process.exitCode = 1;
 });
