@@ -120,8 +120,10 @@ export function fleetAgentOverviews(store: Store, fleetId: string): AgentOvervie
 
 /** The agents most recently started (or created, for those not started yet), newest first. */
 export function recentAgentOverviews(store: Store, limit: number): AgentOverview[] {
-  return store.all(agentQuery(store)
-    .orderBy(sql`coalesce(started_at, created_at, 0)`, 'desc').orderBy('id', 'desc').limit(limit)).map(toAgent);
+  // The newest ids first, then their columns: the inbox count is taken for `limit` agents, not all.
+  const latest = sql`coalesce(started_at, created_at, 0)`;
+  const ids = store.sql.selectFrom('agents').select('id').orderBy(latest, 'desc').orderBy('id', 'desc').limit(limit);
+  return store.all(agentQuery(store).where('id', 'in', ids).orderBy(latest, 'desc').orderBy('id', 'desc')).map(toAgent);
 }
 
 export function agentOverview(store: Store, agentId: string): AgentOverview | undefined {
@@ -161,7 +163,9 @@ export function inboxEntries(store: Store, agentId: string, limit: number): { en
     sql<string>`substr(${eb.ref('messages.payload')}, 1, ${HEAD_CHARS})`.as('payload_head'),
     sql<number>`length(${eb.ref('messages.payload')})`.as('payload_chars'),
   ]).orderBy('deliveries.message_seq').limit(limit));
-  const total = store.first(pending.select((eb) => eb.fn.countAll<number>().as('n')))?.n ?? 0;
+  // deliveries_pending alone: no message needs reading to count them.
+  const total = store.first(store.sql.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('agent_id', '=', agentId).where('acked', '=', sql.lit(0)))?.n ?? 0;
   return {
     total,
     entries: rows.map((row) => ({
