@@ -94,6 +94,19 @@ describe.skipIf(!hasTmux)('meshfleet dashboard in a terminal', () => {
     expect(after.split('\n')).toContain('icanon');
   });
 
+  it('a kill (SIGTERM) gives the terminal back too', async () => {
+    start();
+    await shows(`Agents of ${mesh.newer}`);
+    const shell = tmux('list-panes', '-t', 'dash', '-F', '#{pane_pid}').stdout.trim();
+    const dashboard = spawnSync('ps', ['--ppid', shell, '-o', 'pid=,args='], { encoding: 'utf8' }).stdout
+      .split('\n').find((line) => line.includes(' dashboard '))?.trim().split(/\s+/)[0];
+    expect(dashboard).toMatch(/^\d+$/);
+    process.kill(Number(dashboard), 'SIGTERM');
+    const after = await shows(/EXIT=0[\s\S]*DONE/);
+    expect(after).not.toContain('meshfleet dashboard');
+    expect(after.split('\n')).toContain('icanon');
+  });
+
   it('paints statuses, and not with NO_COLOR', async () => {
     start();
     await shows(`Agents of ${mesh.newer}`);
@@ -116,6 +129,15 @@ describe('meshfleet dashboard without a terminal', () => {
     expect(result.stdout).toMatch(new RegExp(`› ${mesh.newer} +running`));
     expect(result.stdout).not.toContain('\u001b');
     expect(result.stdout).not.toContain('q quit');
+  });
+
+  it('an empty mesh says so, and shows the events of no fleet', () => {
+    const empty = `${dbPath}.empty`;
+    openStore(empty).close();
+    const result = runCli(['dashboard', '--db', empty, '--once']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('No fleets yet.');
+    expect(result.stdout).toMatch(/│Events +│/);
   });
 
   it.each([
