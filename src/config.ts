@@ -70,6 +70,8 @@ export interface Config {
   database(flag?: string): DbLocation;
   /** The old server's ledger: AGENT_MESH_DATA_FILE, else ~/.config/opencode/agent-mesh.json. */
   readonly legacyLedgerPath: string;
+  /** MESHFLEET_AGENT_ID and MESHFLEET_FLEET_ID, as an agent process has them (for its git hooks). */
+  readonly agentIdentity: { agentId: string | undefined; fleetId: string | undefined };
   /** NO_COLOR set and not empty (no-color.org): people's views print no colour, even on a terminal. */
   readonly noColor: boolean;
   serve(flags: ServeFlags): ServeConfig;
@@ -106,6 +108,7 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     tempDir: set(given.TMPDIR) ?? tmpdir(),
     plainChildEnv: () => Object.fromEntries(Object.entries(given).filter(([name]) => !name.startsWith('MESHFLEET_'))),
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
+    agentIdentity: { agentId: set(given.MESHFLEET_AGENT_ID), fleetId: set(given.MESHFLEET_FLEET_ID) },
     noColor: (given.NO_COLOR ?? '') !== '',
     serve: (flags) => {
       const runtime = readRuntime(flags.runtime, given.MESHFLEET_RUNTIME);

@@ -8,6 +8,7 @@ import { LedgerError } from '../store/legacy/ledger.js';
 import { isBusy, StoreError } from '../store/errors.js';
 import { UsageError, type Command } from './command.js';
 import { processContext, type Context } from './context.js';
+import { checkReservationsCommand } from './check-reservations.js';
 import { configCommand } from './config.js';
 import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
@@ -16,7 +17,7 @@ import { migrateCommand } from './migrate.js';
 import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [serveCommand, demoCommand, migrateCommand, inspectCommand, dashboardCommand, pruneCommand, configCommand];
+export const COMMANDS: Command[] = [serveCommand, demoCommand, migrateCommand, inspectCommand, dashboardCommand, pruneCommand, configCommand, checkReservationsCommand];
 
 function helpText(ctx: Context, commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

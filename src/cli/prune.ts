@@ -60,7 +60,7 @@ export const pruneCommand: Command = {
 
 const LABELS: Record<(typeof PRUNE_KINDS)[number], string> = {
   fleets: 'fleets', agents: 'agents', messages: 'messages', deliveries: 'deliveries', receipts: 'receipts', events: 'events',
-  capabilities: 'capabilities', outcomes: 'routing outcomes', sendKeys: 'send keys',
+  capabilities: 'capabilities', outcomes: 'routing outcomes', sendKeys: 'send keys', reservations: 'file reservations',
 };
 
 export function formatReport(report: PruneReport, age: string, dbPath: string, vacuumed?: VacuumReport): string {

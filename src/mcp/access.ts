@@ -56,6 +56,10 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   ping: EVERYONE,
   get_health: OPERATOR,
   prune: OPERATOR,
+  reserve_files: EVERYONE, // as itself, in its fleet
+  renew_reservations: EVERYONE, // its own
+  release_reservations: EVERYONE, // its own; a lead any of its fleet's, the operator any
+  list_reservations: EVERYONE, // own fleet
 };
 
 /** Who may use a tool; undefined for a name that is no tool (own keys only: "constructor" is none). */

@@ -10,6 +10,7 @@ import { InboxPush, type PushOptions } from './push.js';
 import { registerFleetTools } from './fleets.js';
 import { registerMessageTools } from './messages.js';
 import { failed, malformedTextAt, useJsonErrors } from './result.js';
+import { registerReservationTools } from './reservations.js';
 import { registerRoutingTools } from './routing.js';
 import { registerSystemTools } from './system.js';
 import { registerTemplateTools } from './templates.js';
@@ -30,6 +31,7 @@ export function createMcpServer(deps: ToolDeps): McpServer {
   registerRoutingTools(offered, deps);
   registerTemplateTools(offered, deps);
   registerSystemTools(offered, deps);
+  registerReservationTools(offered, deps);
   return server;
 }
 

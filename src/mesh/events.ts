@@ -5,7 +5,8 @@ export type EventKind =
   | 'agent_spawned' | 'agent_attached' | 'agent_started' | 'agent_finished' | 'agent_failed' | 'agent_interrupted'
   | 'agent_retried' | 'agent_timed_out' | 'agent_recovered' | 'supervisor_reclaimed'
   | 'messages_sent' | 'capability_registered' | 'routing_outcome_recorded'
-  | 'template_saved' | 'template_deleted' | 'template_imported';
+  | 'template_saved' | 'template_deleted' | 'template_imported'
+  | 'files_reserved' | 'files_released';
 
 export interface EventRecord {
   kind: EventKind;

@@ -52,3 +52,15 @@ export const MAX_LINE_BYTES = 48 * 1_048_576;
 export const MAX_REPLY_BYTES = 4 * 1_048_576;
 /** How long an idempotency_key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
+/** File reservations: patterns per reserve_files call, each pattern's length, the longest TTL. */
+export const MAX_RESERVATION_PATHS = 64;
+export const MAX_RESERVATION_PATTERN_CHARS = 256;
+/** Wildcards (`*`, `**`, `?`, `[...]`) in one pattern: deciding whether two patterns overlap grows with their product. */
+export const MAX_RESERVATION_WILDCARDS = 16;
+export const MAX_RESERVATION_TTL_MS = 7 * 24 * 3_600_000;
+export const MIN_RESERVATION_TTL_MS = 1_000;
+export const DEFAULT_RESERVATION_TTL_MS = 3_600_000;
+export const MAX_RESERVATION_REASON_CHARS = 500;
+/** Reservations one fleet may hold at once (live ones), so a conflict check stays short. */
+export const MAX_LIVE_RESERVATIONS_PER_FLEET = 1_000;

@@ -9,7 +9,7 @@ import type { Store } from '../store/open.js';
 import type { RetentionCounts, RetentionStatements } from '../store/retention-sql.js';
 import { MeshError } from './errors.js';
 
-export const PRUNE_KINDS = ['fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities', 'outcomes', 'sendKeys'] as const;
+export const PRUNE_KINDS = ['fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities', 'outcomes', 'sendKeys', 'reservations'] as const;
 export type PruneKind = (typeof PRUNE_KINDS)[number];
 /** Rows removed (or, in a dry run, that would be) per kind. */
 export type PruneCounts = Record<PruneKind, number>;
@@ -55,12 +55,12 @@ export interface VacuumReport {
 }
 
 const emptyCounts = (): PruneCounts => ({
-  fleets: 0, agents: 0, messages: 0, deliveries: 0, receipts: 0, events: 0, capabilities: 0, outcomes: 0, sendKeys: 0,
+  fleets: 0, agents: 0, messages: 0, deliveries: 0, receipts: 0, events: 0, capabilities: 0, outcomes: 0, sendKeys: 0, reservations: 0,
 });
 
 const fromRetention = (c: RetentionCounts): PruneCounts => ({
   fleets: c.fleets, agents: c.agents, messages: c.messages, deliveries: c.deliveries, receipts: c.receipts,
-  events: c.events, capabilities: c.capabilities, outcomes: c.outcomes, sendKeys: c.send_keys,
+  events: c.events, capabilities: c.capabilities, outcomes: c.outcomes, sendKeys: c.send_keys, reservations: c.reservations,
 });
 
 /** One transaction's allowance of rows; the first row is always allowed, so every transaction progresses. */
@@ -144,6 +144,7 @@ function pruneFleet(sql: RetentionStatements, counts: PruneCounts, fleetId: stri
     ['events', (limit) => sql.deleteEventsOf(fleetId, limit)],
     ['outcomes', (limit) => sql.deleteOutcomesOf(fleetId, limit)],
     ['sendKeys', (limit) => sql.deleteSendKeysOf(fleetId, limit)],
+    ['reservations', (limit) => sql.deleteReservationsOf(fleetId, limit)],
   ];
   for (const [kind, remove] of chunked) {
     for (;;) {
@@ -194,12 +195,12 @@ export function vacuum(store: Store, mode: VacuumMode): VacuumReport {
 
 /** The report as the CLI's --json and the prune tool give it: snake_case. */
 export function pruneReportJson(report: PruneReport, vacuumed?: VacuumReport): Record<string, unknown> {
-  const { sendKeys, ...counts } = report.counts;
+  const counts = Object.fromEntries(PRUNE_KINDS.map((kind) => [kind === 'sendKeys' ? 'send_keys' : kind, report.counts[kind]]));
   return {
     dry_run: report.dryRun,
     older_than_ms: report.olderThanMs,
     cutoff_at: report.cutoffAt,
-    counts: { ...counts, send_keys: sendKeys },
+    counts,
     held_back_fleets: report.heldBackFleets,
     transactions: report.transactions,
     ...(vacuumed === undefined ? {} : {

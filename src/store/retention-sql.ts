@@ -20,6 +20,7 @@ export interface RetentionCounts {
   capabilities: number;
   outcomes: number;
   send_keys: number;
+  reservations: number;
 }
 
 // A fleet may be pruned when it settled before the cutoff and none of its agents is still live.
@@ -48,6 +49,7 @@ export interface RetentionStatements {
   deleteEventsOf(fleetId: string, limit: number): number;
   deleteOutcomesOf(fleetId: string, limit: number): number;
   deleteSendKeysOf(fleetId: string, limit: number): number;
+  deleteReservationsOf(fleetId: string, limit: number): number;
   /** Deletes the fleet row, its agents and their capabilities (skills and terms cascade). */
   deleteFleet(fleetId: string): { agents: number; capabilities: number };
   deleteFleetlessEvents(cutoff: number, limit: number): number;
@@ -84,6 +86,9 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
   const deleteFleetless = db.prepare(
     `DELETE FROM events WHERE id IN (
        SELECT id FROM events WHERE fleet_id IS NULL AND recorded_at < ? ORDER BY recorded_at LIMIT ?)`);
+  // file_reservations_by_fleet: a fleet's reservations, live or not.
+  const deleteReservations = db.prepare(
+    'DELETE FROM file_reservations WHERE id IN (SELECT id FROM file_reservations WHERE fleet_id = ? LIMIT ?)');
   const count = db.prepare(
     `WITH doomed AS (SELECT f.id FROM fleets AS f WHERE ${PRUNABLE} AND NOT EXISTS (${LIVE_AGENT})),
           doomed_agents AS (SELECT a.id FROM doomed AS f JOIN agents AS a ON a.fleet_id = f.id),
@@ -100,7 +105,8 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
                  OR (c.fleet_id IN (SELECT id FROM doomed)
                      AND NOT EXISTS (SELECT 1 FROM agents AS a WHERE a.id = c.agent_id AND a.fleet_id <> c.fleet_id))) AS capabilities,
             (SELECT count(*) FROM doomed_agents AS a JOIN routing_outcomes AS o ON o.agent_id = a.id) AS outcomes,
-            (SELECT count(*) FROM doomed AS f JOIN send_keys AS k ON k.fleet_id = f.id) AS send_keys`);
+            (SELECT count(*) FROM doomed AS f JOIN send_keys AS k ON k.fleet_id = f.id) AS send_keys,
+            (SELECT count(*) FROM doomed AS f JOIN file_reservations AS r ON r.fleet_id = f.id) AS reservations`);
 
   return {
     prunableFleets: (cutoff, limit) => prunable.all({ cutoff, limit }) as string[],
@@ -114,6 +120,7 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
     deleteEventsOf: (fleetId, limit) => deleteEvents.run(fleetId, limit).changes,
     deleteOutcomesOf: (fleetId, limit) => deleteOutcomes.run(fleetId, limit).changes,
     deleteSendKeysOf: (fleetId, limit) => deleteSendKeys.run({ fleet: fleetId, limit }).changes,
+    deleteReservationsOf: (fleetId, limit) => deleteReservations.run(fleetId, limit).changes,
     deleteFleet: (fleetId) => {
       const capabilities = (capabilitiesOf.all({ fleet: fleetId }) as string[])
         .reduce((n, agentId) => n + deleteCapability.run(agentId).changes, 0);

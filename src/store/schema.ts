@@ -169,7 +169,22 @@ export interface FleetSummaryView {
   messages: number;
 }
 
-/** agent_scores (schema 6): route_work's outcome factor per agent and lower-cased capability key. */
+export interface FileReservationTable {
+  id: Generated<number>;
+  fleet_id: string;
+  agent_id: string;
+  /** A git wildmatch pattern relative to the repository root. */
+  pattern: string;
+  exclusive: 0 | 1;
+  reason: string;
+  created_at: number;
+  expires_at: number;
+  released_at: number | null;
+  /** The holder's id, or who forced the release ('operator', or a lead's id). */
+  released_by: string | null;
+}
+
+/** agent_scores (schema 7): route_work's outcome factor per agent and lower-cased capability key. */
 export interface AgentScoresView {
   agent_id: string;
   fleet_id: string | null;
@@ -184,7 +199,7 @@ export interface AgentScoresView {
   last_recorded_at: number;
 }
 
-/** recent_events (schema 6): events newest first, with `at` as UTC text. */
+/** recent_events (schema 7): events newest first, with `at` as UTC text. */
 export interface RecentEventsView {
   id: number;
   at: string;
@@ -195,7 +210,7 @@ export interface RecentEventsView {
   recorded_at: number;
 }
 
-/** agent_summary (schema 6). */
+/** agent_summary (schema 7). */
 export interface AgentSummaryView {
   agent_id: string;
   fleet_id: string;
@@ -236,6 +251,7 @@ export interface Schema {
   legacy_extras: LegacyExtraTable;
   inbox: InboxView;
   fleet_summary: FleetSummaryView;
+  file_reservations: FileReservationTable;
   agent_scores: AgentScoresView;
   recent_events: RecentEventsView;
   agent_summary: AgentSummaryView;

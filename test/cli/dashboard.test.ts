@@ -13,8 +13,10 @@ import { eventually } from '../helpers/mesh.js';
 let dbPath: string;
 databasePerTest((paths) => ({ db: dbPath } = paths));
 
-const SOCKET = `meshfleet-dashboard-test-${process.pid}`;
-const tmux = (...args: string[]) => spawnSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+// A tmux server of our own per dashboard started: a server told to exit may still be going when the next starts.
+let servers = 0;
+const socket = () => `meshfleet-dashboard-test-${process.pid}-${servers}`;
+const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket(), ...args], { encoding: 'utf8' });
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
 interface Mesh { older: string; olderAgents: string[]; newer: string; newerAgent: string }
@@ -37,7 +39,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   store.close();
-  tmux('kill-server');
+  for (; servers > 0; servers -= 1) tmux('kill-server');
 });
 
 /** Starts the dashboard in a 120×36 pane; after it exits the pane prints its exit code and whether the tty is back in canonical mode. */
@@ -45,6 +47,7 @@ function start(extraEnv = ''): void {
   // Ink renders only a final frame, and chalk no colour, where CI is set; a person's terminal is not CI.
   const command = `env -u CI -u CONTINUOUS_INTEGRATION ${extraEnv} "${process.execPath}" "${CLI}" dashboard --db "${dbPath}" --interval 100; `
     + 'echo "EXIT=$?"; stty -a | tr " " "\\n" | grep -x -- "-\\{0,1\\}icanon"; echo DONE; sleep 120';
+  servers += 1;
   const started = tmux('new-session', '-d', '-s', 'dash', '-x', '120', '-y', '36', command);
   expect(started.stderr).toBe('');
 }
@@ -113,7 +116,6 @@ describe.skipIf(!hasTmux)('meshfleet dashboard in a terminal', () => {
     expect(screen(true)).toMatch(/\u001b\[(\d+;)*3[0-7]m(running|pending)/);
     tmux('send-keys', '-t', 'dash', 'q');
     await shows(/EXIT=0[\s\S]*DONE/);
-    tmux('kill-server');
     start('NO_COLOR=1');
     await shows(`Agents of ${mesh.newer}`);
     expect(screen(true)).not.toMatch(/\u001b\[(\d+;)*3[0-7]m/);

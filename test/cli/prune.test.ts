@@ -72,7 +72,7 @@ describe('meshfleet prune', () => {
       counts: { fleets: 2, agents: 5, messages: 4, receipts: 4, send_keys: 2 },
     });
     expect(Object.keys(report.counts)).toEqual(
-      ['fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities', 'outcomes', 'send_keys']);
+      ['fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities', 'outcomes', 'send_keys', 'reservations']);
     expect(dumpDatabase(dbPath)).toEqual(before);
 
     const real = JSON.parse(runCli(['prune', '--older-than', '30d', '--json', '--db', dbPath]).stdout);

@@ -38,6 +38,9 @@ export function seedFleet(store: Store, at: number, options: { agents?: number; 
     receipt.run(broadcast.messageId, first, 'seen', at + 60, 'noted');
     db.prepare('INSERT INTO send_keys (fleet_id, idempotency_key, request_sha256, result, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(fleet.id, 'key-1', 'ab'.repeat(32), JSON.stringify({ message_ids: [direct.messageId] }), at + 40);
+    const reserve = db.prepare('INSERT INTO file_reservations (fleet_id, agent_id, pattern, exclusive, created_at, expires_at, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    reserve.run(fleet.id, first, 'src/**', 1, at + 40, at + 3_600_000, null);
+    reserve.run(fleet.id, second, 'docs/*.md', 0, at + 40, at + 3_600_000, at + 70);
   }).immediate());
   if (options.settle !== null) {
     for (const [i, agentId] of agentIds.entries()) {
@@ -100,6 +103,7 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
     capability_terms: (r) => agents.has(r.agent_id as string),
     routing_outcomes: (r) => agents.has(r.agent_id as string),
     send_keys: (r) => fleets.has(r.fleet_id as string),
+    file_reservations: (r) => fleets.has(r.fleet_id as string),
   };
   const after: Dump = {};
   const counts: Record<string, number> = {};
@@ -113,7 +117,7 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
     counts: {
       fleets: counts.fleets!, agents: counts.agents!, messages: counts.messages!, deliveries: counts.deliveries!,
       receipts: counts.receipts!, events: counts.events!, capabilities: counts.capabilities!, outcomes: counts.routing_outcomes!,
-      sendKeys: counts.send_keys!,
+      sendKeys: counts.send_keys!, reservations: counts.file_reservations!,
     },
   };
 }

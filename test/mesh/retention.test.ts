@@ -115,7 +115,7 @@ describe('pruneSettledFleets', () => {
       afterCommit: ({ counts }) => {
         // Rows of the chunked kinds; a fleet's own row, agents and capabilities go in one last step.
         const chunked = (c?: PruneCounts) => (c === undefined ? 0
-          : c.messages + c.deliveries + c.receipts + c.events + c.outcomes + c.sendKeys);
+          : c.messages + c.deliveries + c.receipts + c.events + c.outcomes + c.sendKeys + c.reservations);
         perTransaction.push(chunked(counts) - chunked(last));
         last = counts;
       },

@@ -10,7 +10,7 @@ import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
-import { databasePerTest, queryDb } from '../helpers/database.js';
+import { databasePerTest, queryDb, rawDatabase } from '../helpers/database.js';
 import { FIXTURES, runCli } from '../helpers/files.js';
 
 let dir: string;
@@ -111,8 +111,22 @@ describe('schema 4 → 5', () => {
 });
 
 describe('schema 5 → 6', () => {
-  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+  it('adds file reservations with no rows and a live_reservations view, existing fleets untouched, readable at the sqlite3 prompt', () => {
     upgradeFrom(5, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'coder', 'p', 'running');`);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM file_reservations')).toEqual([{ n: 0 }]);
+    expect(queryDb(dbPath, 'SELECT id, status FROM fleets')).toEqual([{ id: 'f', status: 'running' }]);
+    const now = Date.now();
+    rawDatabase(dbPath).run(`INSERT INTO file_reservations (fleet_id, agent_id, pattern, exclusive, created_at, expires_at) VALUES
+      ('f', 'a1', 'src/**', 1, ${now}, ${now + 3_600_000}), ('f', 'a1', 'old/**', 1, ${now - 10}, ${now - 5})`);
+    expect(queryDb(dbPath, 'SELECT pattern FROM live_reservations')).toEqual([{ pattern: 'src/**' }]);
+  });
+});
+
+describe('schema 6 → 7', () => {
+  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+    upgradeFrom(6, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, attempts, started_at, completed_at) VALUES ('a', 'f', 'coder', 'p', 'complete', 1, 10, 70);
       INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES
