@@ -1,5 +1,7 @@
 // The read model people look at (`meshfleet inspect`, the dashboard): what the mesh holds now,
-// read without changing anything. Ids that name nothing are MeshErrors saying where to find one.
+// read without changing anything, each view in one read transaction, so its parts agree (a
+// fleet's counts and its agents are of one moment). Ids that name nothing are MeshErrors saying
+// where to find one.
 import type { Store } from '../store/open.js';
 import {
   agentOverview, fleetAgentOverviews, fleetMessages, fleetOverviews, inboxEntries, recentAgentOverviews, recentEvents,
@@ -34,14 +36,18 @@ export interface AgentInbox {
 
 /** Newest fleets first, the agents most recently started, the last events (oldest of them first). */
 export function meshOverview(store: Store, limits: { fleets: number; agents: number; events: number }): MeshOverview {
-  return {
+  return store.read(() => ({
     fleets: fleetOverviews(store, limits.fleets),
     recentAgents: recentAgentOverviews(store, limits.agents),
     recentEvents: recentEvents(store, limits.events),
-  };
+  }));
 }
 
 export function fleetDetail(store: Store, fleetId: string, limits: { messages: number; events: number }): FleetDetail {
+  return store.read(() => readFleetDetail(store, fleetId, limits));
+}
+
+function readFleetDetail(store: Store, fleetId: string, limits: { messages: number; events: number }): FleetDetail {
   const [fleet] = fleetOverviews(store, 1, fleetId);
   if (fleet === undefined) {
     throw new MeshError('not_found', `No fleet ${quote(fleetId)} in ${store.path}.`, 'Run `meshfleet inspect` to list the fleets, and pass one of their ids.');
@@ -51,6 +57,10 @@ export function fleetDetail(store: Store, fleetId: string, limits: { messages: n
 }
 
 export function agentInbox(store: Store, agentId: string, limit: number): AgentInbox {
+  return store.read(() => readAgentInbox(store, agentId, limit));
+}
+
+function readAgentInbox(store: Store, agentId: string, limit: number): AgentInbox {
   const agent = agentOverview(store, agentId);
   if (agent === undefined) {
     throw new MeshError('not_found', `No agent ${quote(agentId)} in ${store.path}.`, 'Run `meshfleet inspect --fleet FLEET_ID` to list a fleet\'s agents, and pass one of their ids.');
@@ -73,6 +83,10 @@ export interface DashboardSnapshot {
 }
 
 export function dashboardSnapshot(store: Store, wanted: string | null, limits: { fleets: number; feed: number }): DashboardSnapshot {
+  return store.read(() => readDashboardSnapshot(store, wanted, limits));
+}
+
+function readDashboardSnapshot(store: Store, wanted: string | null, limits: { fleets: number; feed: number }): DashboardSnapshot {
   const fleets = fleetOverviews(store, limits.fleets);
   const fleet = fleets.find((f) => f.id === wanted) ?? fleets[0];
   if (fleet === undefined) {

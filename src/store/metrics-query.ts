@@ -22,6 +22,10 @@ export interface Metrics {
 }
 
 export function readMetrics(store: Store, busiestLimit: number): Metrics {
+  return store.read(() => metricsNow(store, busiestLimit));
+}
+
+function metricsNow(store: Store, busiestLimit: number): Metrics {
   const count = (rows: { key: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.key, r.n]));
   const fleetStatus = store.all(store.sql.selectFrom('fleets').select((eb) => [eb.ref('status').as('key'), eb.fn.countAll<number>().as('n')]).groupBy('status'));
   const fleetTimes = store.first(store.sql.selectFrom('fleets').select((eb) => [

@@ -59,6 +59,11 @@ export interface Store {
    */
   write<T>(fn: () => T): T;
   /**
+   * Runs fn's reads in one read transaction, so they all see the database as of one commit
+   * (another process's commit in between lands wholly before or wholly after). Synchronous, as write.
+   */
+  read<T>(fn: () => T): T;
+  /**
    * Runs fn with the connection's busy timeout lowered to `busyTimeoutMs`: for background work
    * (heartbeats, supervisor records) that can try again later, so that while another process
    * holds the write lock it fails fast instead of blocking every call of this process.
@@ -185,6 +190,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get vacuum() { return vacuum(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
+    read: <T>(fn: () => T): T => transaction.deferred(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {
       const before = db.pragma('busy_timeout', { simple: true }) as number;
       if (before <= busyTimeoutMs) return fn();

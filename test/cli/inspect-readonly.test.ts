@@ -105,6 +105,26 @@ describe('meshfleet inspect only reads', () => {
     }
   });
 
+  it('each view is of one moment, while another process keeps committing', async () => {
+    const { fleetId, agentIds } = seed();
+    const writer = spawn(process.execPath, [join(packageRoot, 'test', 'helpers', 'message-loop-child.mjs'), dbPath, fleetId, ...agentIds]);
+    try {
+      await once(writer.stdout, 'data'); // "ready"
+      const seen = new Set<number>();
+      for (let i = 0; i < 8; i += 1) {
+        const result = await runCliAsync(['inspect', '--db', dbPath, '--fleet', fleetId, '--json', '--limit', '1']);
+        const answer = JSON.parse(result.stdout);
+        // The fleet's count (read first) and the message total (read after the agents) agree.
+        expect(answer.fleet.messages).toBe(answer.messages_total);
+        seen.add(answer.messages_total);
+      }
+      expect(seen.size).toBeGreaterThan(1); // the writer did commit in between
+    } finally {
+      writer.stdin.end();
+      await once(writer, 'exit');
+    }
+  });
+
   it('uses MESHFLEET_DB when there is no --db', () => {
     const { fleetId } = seed();
     const result = runCli(['inspect', '--json'], { MESHFLEET_DB: dbPath });
