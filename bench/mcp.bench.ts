@@ -23,7 +23,8 @@ const DURABILITY_CALLS = 2_000;
 async function connect(dbPath: string, flags: string[] = []): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath, args: [CLI, 'serve', '--db', dbPath, ...flags],
-    env: { PATH: process.env.PATH ?? '', MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'true' },
+    // Agents exit at once and are beside the point here: this server starts them itself (no hub).
+    env: { PATH: process.env.PATH ?? '', MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'true', MESHFLEET_NO_HUB: '1' },
   });
   const client = new Client({ name: 'bench', version: '0' });
   await client.connect(transport);

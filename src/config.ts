@@ -1,5 +1,5 @@
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { quote } from './mesh/limits.js';
 import { RUNTIMES, type RuntimeName } from './runtime/adapters.js';
 import type { Durability } from './store/open.js';
@@ -29,6 +29,22 @@ export interface ServeFlags {
   db?: string;
   runtime?: string;
   durability?: string;
+  /** --no-hub: this server starts and owns its agents itself, as before hubs. */
+  'no-hub'?: boolean;
+}
+
+/** `meshfleet hub`'s flags. */
+export interface HubFlags {
+  db?: string;
+  runtime?: string;
+  durability?: string;
+  listen?: string;
+}
+
+/** Where the hub's HTTP endpoint listens; port 0 picks a free port. */
+export interface ListenAddress {
+  host: string;
+  port: number;
 }
 
 export interface ServeConfig {
@@ -59,7 +75,25 @@ export interface ServeConfig {
    * not theirs). A copy taken when the config was read.
    */
   inheritedEnv: Readonly<NodeJS.ProcessEnv>;
+  /**
+   * Whether agents go to the database's hub (the default) or are this server's own children
+   * (--no-hub, or MESHFLEET_NO_HUB=1).
+   */
+  useHub: boolean;
+  /**
+   * MESHFLEET_HUB_IDLE_MS, checked by serve too when it uses a hub: a hub it starts detached would
+   * otherwise fail where nobody sees it, and the agents would never start.
+   */
+  hubIdleMs: number;
 }
+
+export interface HubConfig extends ServeConfig {
+  /** --listen host:port; 127.0.0.1 and a free port by default. */
+  listen: ListenAddress;
+}
+
+/** How long a hub waits, idle, before it exits: long enough to outlive a pause between two fleets. */
+export const DEFAULT_HUB_IDLE_MS = 5 * 60_000;
 
 /** The environment and flags, read once. Each command validates only what it uses: a stray MESHFLEET_SSE_PORT must not stop `migrate`. */
 export interface Config {
@@ -70,11 +104,14 @@ export interface Config {
   database(flag?: string): DbLocation;
   /** The old server's ledger: AGENT_MESH_DATA_FILE, else ~/.config/opencode/agent-mesh.json. */
   readonly legacyLedgerPath: string;
+  /** The folders of PATH, in order, where commands such as opencode and meshfleet itself are found. */
+  readonly searchPath: readonly string[];
   /** MESHFLEET_AGENT_ID and MESHFLEET_FLEET_ID, as an agent process has them (for its git hooks). */
   readonly agentIdentity: { agentId: string | undefined; fleetId: string | undefined };
   /** NO_COLOR set and not empty (no-color.org): people's views print no colour, even on a terminal. */
   readonly noColor: boolean;
   serve(flags: ServeFlags): ServeConfig;
+  hub(flags: HubFlags): HubConfig;
   /**
    * The environment for a `meshfleet` child that must take its settings from its parent alone
    * (`meshfleet demo`'s server): every MESHFLEET_* variable dropped, so neither the user's
@@ -101,6 +138,29 @@ export function readConfig({ env, cwd }: Surroundings): Config {
       ? { path: join(homeDir, '.meshfleet', 'mesh.db'), isDefault: true }
       : { path: resolve(cwd, chosen), isDefault: false };
   };
+  const serve = (flags: ServeFlags): ServeConfig => {
+    const runtime = readRuntime(flags.runtime, given.MESHFLEET_RUNTIME);
+    const useHub = !(flags['no-hub'] === true || readSwitch('MESHFLEET_NO_HUB', given.MESHFLEET_NO_HUB));
+    return {
+      durability: readDurability(flags.durability),
+      runtime: runtime.name,
+      agentCommand: readAgentCommand(runtime, given.MESHFLEET_AGENT_COMMAND),
+      ssePort: readPort('MESHFLEET_SSE_PORT', given.MESHFLEET_SSE_PORT),
+      authToken: readBearerToken('MESHFLEET_AUTH_TOKEN', given.MESHFLEET_AUTH_TOKEN),
+      retryBaseMs: readMs('MESHFLEET_RETRY_BASE_MS', given.MESHFLEET_RETRY_BASE_MS, 0, MAX_RETRY_BASE_MS),
+      // 0 would stop every agent at its first check; "no timeout" is a very large number.
+      agentTimeoutMs: readMs('MESHFLEET_AGENT_TIMEOUT_MS', given.MESHFLEET_AGENT_TIMEOUT_MS, 1, MAX_TIMER_MS),
+      agentId: set(given.MESHFLEET_AGENT_ID),
+      agentToken: set(given.MESHFLEET_AGENT_TOKEN),
+      db: database(flags.db),
+      projectDir: cwd,
+      homeDir,
+      inheritedEnv: Object.freeze({ ...given }),
+      useHub,
+      // The hub exits after this long with no agents to run and no connections.
+      hubIdleMs: (useHub ? readMs('MESHFLEET_HUB_IDLE_MS', given.MESHFLEET_HUB_IDLE_MS, 0, MAX_TIMER_MS) : undefined) ?? DEFAULT_HUB_IDLE_MS,
+    };
+  };
   return {
     cwd,
     homeDir,
@@ -108,27 +168,16 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     tempDir: set(given.TMPDIR) ?? tmpdir(),
     plainChildEnv: () => Object.fromEntries(Object.entries(given).filter(([name]) => !name.startsWith('MESHFLEET_'))),
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
+    searchPath: (given.PATH ?? '').split(delimiter).filter((dir) => dir !== '').map((dir) => resolve(cwd, dir)),
     agentIdentity: { agentId: set(given.MESHFLEET_AGENT_ID), fleetId: set(given.MESHFLEET_FLEET_ID) },
     noColor: (given.NO_COLOR ?? '') !== '',
-    serve: (flags) => {
-      const runtime = readRuntime(flags.runtime, given.MESHFLEET_RUNTIME);
-      return {
-        durability: readDurability(flags.durability),
-        runtime: runtime.name,
-        agentCommand: readAgentCommand(runtime, given.MESHFLEET_AGENT_COMMAND),
-        ssePort: readPort('MESHFLEET_SSE_PORT', given.MESHFLEET_SSE_PORT),
-        authToken: readBearerToken('MESHFLEET_AUTH_TOKEN', given.MESHFLEET_AUTH_TOKEN),
-        retryBaseMs: readMs('MESHFLEET_RETRY_BASE_MS', given.MESHFLEET_RETRY_BASE_MS, 0, MAX_RETRY_BASE_MS),
-        // 0 would stop every agent at its first check; "no timeout" is a very large number.
-        agentTimeoutMs: readMs('MESHFLEET_AGENT_TIMEOUT_MS', given.MESHFLEET_AGENT_TIMEOUT_MS, 1, MAX_TIMER_MS),
-        agentId: set(given.MESHFLEET_AGENT_ID),
-        agentToken: set(given.MESHFLEET_AGENT_TOKEN),
-        db: database(flags.db),
-        projectDir: cwd,
-        homeDir,
-        inheritedEnv: Object.freeze({ ...given }),
-      };
-    },
+    serve,
+    hub: (flags) => ({
+      // A hub is the hub: MESHFLEET_NO_HUB, meant for servers, does not stop it.
+      ...serve({ db: flags.db, runtime: flags.runtime, durability: flags.durability }),
+      listen: readListen(flags.listen),
+      hubIdleMs: readMs('MESHFLEET_HUB_IDLE_MS', given.MESHFLEET_HUB_IDLE_MS, 0, MAX_TIMER_MS) ?? DEFAULT_HUB_IDLE_MS,
+    }),
   };
 }
 
@@ -180,6 +229,28 @@ function readAgentCommand(runtime: RuntimeChoice, variable: string | undefined):
     throw new ConfigError(`${chosen} needs MESHFLEET_AGENT_COMMAND, the command line to run for each agent (such as "node my-agent.js"); it is ${command === undefined ? 'not set' : `blank (${quote(command)})`}.`);
   }
   return command;
+}
+
+/** A yes/no variable: 1, true or yes; 0, false, no or empty for no. */
+function readSwitch(name: string, variable: string | undefined): boolean {
+  const text = set(variable)?.trim().toLowerCase();
+  if (text === undefined || ['0', 'false', 'no'].includes(text)) return false;
+  if (['1', 'true', 'yes'].includes(text)) return true;
+  throw new ConfigError(`${name} must be 1 (yes) or 0 (no), not ${quote(variable!)}.`);
+}
+
+/**
+ * --listen host:port. Loopback unless the user names another address: the endpoint answers
+ * tools with a bearer token, and anything past this machine belongs behind TLS.
+ */
+function readListen(flag: string | undefined): ListenAddress {
+  if (flag === undefined) return { host: '127.0.0.1', port: 0 };
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(flag.trim());
+  const port = match === null ? NaN : Number(match[2]);
+  if (match === null || !(port >= 0 && port <= 65_535)) {
+    throw new ConfigError(`--listen must be host:port (such as 127.0.0.1:8765; port 0 picks a free one), not ${quote(flag)}.`);
+  }
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
 function readDurability(flag: string | undefined): Durability {

@@ -91,12 +91,14 @@ describe('serve settings', () => {
       projectDir: CWD,
       homeDir: HOME,
       inheritedEnv: { HOME },
+      useHub: true,
+      hubIdleMs: 300_000,
     });
   });
 
   it('treat every empty variable as unset', () => {
     const empty = Object.fromEntries(['MESHFLEET_RUNTIME', 'MESHFLEET_AGENT_COMMAND', 'MESHFLEET_SSE_PORT', 'MESHFLEET_AUTH_TOKEN',
-      'MESHFLEET_RETRY_BASE_MS', 'MESHFLEET_AGENT_TIMEOUT_MS', 'MESHFLEET_AGENT_ID', 'MESHFLEET_AGENT_TOKEN'].map((name) => [name, '']));
+      'MESHFLEET_RETRY_BASE_MS', 'MESHFLEET_AGENT_TIMEOUT_MS', 'MESHFLEET_AGENT_ID', 'MESHFLEET_AGENT_TOKEN', 'MESHFLEET_NO_HUB', 'MESHFLEET_HUB_IDLE_MS'].map((name) => [name, '']));
     const { inheritedEnv, ...settings } = serve(empty);
     const { inheritedEnv: _, ...defaults } = serve();
     expect(settings).toEqual(defaults);
@@ -127,6 +129,36 @@ describe('serve settings', () => {
       expect(serve({}, { durability: 'full' }).durability).toBe('full');
       expect(serve({}, { durability: 'normal' }).durability).toBe('normal');
       expect(refusal(() => serve({}, { durability: 'FULL' }))).toBe('--durability must be normal or full, not "FULL".');
+    });
+  });
+
+  describe('the hub: --no-hub, MESHFLEET_NO_HUB, MESHFLEET_HUB_IDLE_MS', () => {
+    it('uses the hub unless --no-hub or MESHFLEET_NO_HUB says otherwise', () => {
+      expect(serve().useHub).toBe(true);
+      expect(serve({}, { 'no-hub': true }).useHub).toBe(false);
+      expect(serve({ MESHFLEET_NO_HUB: '1' }).useHub).toBe(false);
+      expect(serve({ MESHFLEET_NO_HUB: 'true' }).useHub).toBe(false);
+      expect(serve({ MESHFLEET_NO_HUB: '0' }).useHub).toBe(true);
+      expect(serve({ MESHFLEET_NO_HUB: '' }).useHub).toBe(true);
+      expect(refusal(() => serve({ MESHFLEET_NO_HUB: 'maybe' }))).toBe('MESHFLEET_NO_HUB must be 1 (yes) or 0 (no), not "maybe".');
+    });
+
+    it('checks the idle period in serve too, which hands it to a hub nobody watches', () => {
+      expect(serve().hubIdleMs).toBe(300_000);
+      expect(serve({ MESHFLEET_HUB_IDLE_MS: '1500' }).hubIdleMs).toBe(1_500);
+      expect(refusal(() => serve({ MESHFLEET_HUB_IDLE_MS: '5m' }))).toBe('MESHFLEET_HUB_IDLE_MS must be a whole number of milliseconds from 0 to 2147483647, not "5m".');
+      // Without a hub, the variable is none of this server's business.
+      expect(serve({ MESHFLEET_HUB_IDLE_MS: '5m', MESHFLEET_NO_HUB: '1' }).useHub).toBe(false);
+      expect(config({ MESHFLEET_HUB_IDLE_MS: '1500', MESHFLEET_NO_HUB: '1' }).hub({}).hubIdleMs).toBe(1_500);
+    });
+
+    it('listens on 127.0.0.1 and a free port unless --listen names another', () => {
+      expect(config().hub({}).listen).toEqual({ host: '127.0.0.1', port: 0 });
+      expect(config().hub({ listen: '0.0.0.0:8765' }).listen).toEqual({ host: '0.0.0.0', port: 8765 });
+      expect(config().hub({ listen: '[::1]:9000' }).listen).toEqual({ host: '::1', port: 9000 });
+      for (const bad of ['8765', 'localhost:', 'host:65536', 'a b:1', ':80', 'host:-1']) {
+        expect(refusal(() => config().hub({ listen: bad }))).toBe(`--listen must be host:port (such as 127.0.0.1:8765; port 0 picks a free one), not ${JSON.stringify(bad)}.`);
+      }
     });
   });
 

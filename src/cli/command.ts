@@ -9,6 +9,20 @@ export interface Command {
   run(args: string[], ctx: Context): number | Promise<number>;
 }
 
+/**
+ * A command as `meshfleet --help` lists it, whose module is imported only when it is asked for:
+ * `--version` and `--help` load none of them, `serve` loads only what serving needs.
+ */
+export interface LazyCommand {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export type CommandEntry = Command | LazyCommand;
+
+export const loadCommand = async (entry: CommandEntry): Promise<Command> => ('load' in entry ? entry.load() : entry);
+
 /** Bad arguments: one line on stderr, exit 2. */
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -1,19 +1,26 @@
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../store/package-root.js';
 import { UsageError, type Command } from './command.js';
+import { findOnPath } from './which.js';
 
 const HOSTS = ['opencode', 'claude', 'codex', 'json'] as const;
 type Host = (typeof HOSTS)[number];
 
 /**
- * How a host starts this very install: node and the built CLI by absolute path, so the snippet
- * works whether or not `meshfleet` is on the host's PATH.
+ * How a host starts this very install: the `meshfleet` on PATH by its absolute path when that is
+ * this install (an `npm install -g` or `npm link`), since it survives upgrades; otherwise node and
+ * the bundled CLI (package.json's bin: dist/bin/main.js, the fastest to start) by absolute path,
+ * which work without meshfleet on PATH.
  */
-function launch(db: string | undefined): { command: string; args: string[]; env: Record<string, string> } {
+function launch(db: string | undefined, searchPath: readonly string[]): { command: string; args: string[]; env: Record<string, string> } {
+  const cli = join(packageRoot, 'dist', 'bin', 'main.js');
+  const installed = findOnPath('meshfleet', searchPath);
+  const sameInstall = installed !== undefined && realpathSync(installed) === realpathSync(cli);
   return {
-    command: process.execPath,
-    args: [join(packageRoot, 'dist', 'src', 'cli', 'main.js'), 'serve'],
+    command: sameInstall ? installed : process.execPath,
+    args: sameInstall ? ['serve'] : [cli, 'serve'],
     env: db === undefined ? {} : { MESHFLEET_DB: db },
   };
 }
@@ -21,8 +28,8 @@ function launch(db: string | undefined): { command: string; args: string[]; env:
 export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 const tomlString = (text: string): string => JSON.stringify(text); // TOML basic strings escape as JSON does
 
-function snippet(host: Host, db: string | undefined): string {
-  const { command, args, env } = launch(db);
+function snippet(host: Host, db: string | undefined, searchPath: readonly string[]): string {
+  const { command, args, env } = launch(db, searchPath);
   switch (host) {
     case 'opencode':
       return `${JSON.stringify({
@@ -55,8 +62,9 @@ export const configCommand: Command = {
   name: 'config',
   summary: 'Print the MCP host configuration that starts this meshfleet (opencode, claude, codex, json)',
   usage: `meshfleet config ${HOSTS.join('|')} [--db PATH] [--agent]\n\n`
-    + 'Prints what to give an MCP host so it starts `meshfleet serve` from this install (node and the\n'
-    + 'CLI by absolute path, so it works without meshfleet on PATH). --db pins the database. --agent\n'
+    + 'Prints what to give an MCP host so it starts `meshfleet serve` from this install: the meshfleet\n'
+    + 'on PATH by absolute path when it is this install, else node and the CLI by absolute path (which\n'
+    + 'work without meshfleet on PATH). --db pins the database. --agent\n'
     + 'prints the configuration for the host an agent runs in: no database is pinned, because the\n'
     + 'agent process passes MESHFLEET_DB, MESHFLEET_AGENT_ID and MESHFLEET_AGENT_TOKEN to its server.\n'
     + 'The explanation goes to stderr, the snippet alone to stdout.',
@@ -69,7 +77,7 @@ export const configCommand: Command = {
     if (values.agent && values.db !== undefined) throw new UsageError('--agent and --db do not go together: an agent\'s server gets its database from the agent.');
     const db = values.agent ? undefined : ctx.config.database(values.db).path;
     ctx.stderr.write(`${WHERE[host as Host]}${values.agent ? ' (for the host an agent runs in)' : ''}\n`);
-    ctx.stdout.write(snippet(host as Host, db));
+    ctx.stdout.write(snippet(host as Host, db, ctx.config.searchPath));
     return 0;
   },
 };

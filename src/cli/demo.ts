@@ -1,14 +1,14 @@
 // meshfleet demo: a whole fleet on the shipped test agent, no LLM. It drives a real `meshfleet
 // serve` child through the MCP SDK's client, as a host would, and narrates what the agents do by
 // reading the database they share.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { activityCursor, activitySince, fleetMessageCounts } from '../mesh/activity.js';
 import { MeshError } from '../mesh/errors.js';
 import { openStore, type Store } from '../store/open.js';
+import { packageRoot } from '../store/package-root.js';
 import type { Command } from './command.js';
 import { shellWord } from './config.js';
 import type { Context } from './context.js';
@@ -16,9 +16,10 @@ import { demoDatabase } from './demo-database.js';
 import { Narrator, oneLine, seconds } from './demo-narration.js';
 import { exampleNames, loadExample, type Example } from './examples.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = join(HERE, 'main.js');
-const TEST_AGENT = join(HERE, '..', 'runtime', 'test-agent.js');
+// By the package's folder, not this module's: the installed CLI is a bundle in dist/bin/, while
+// the test agent runs as its own program from dist/src/.
+const CLI = join(packageRoot, 'dist', 'bin', 'main.js');
+const TEST_AGENT = join(packageRoot, 'dist', 'src', 'runtime', 'test-agent.js');
 const DEFAULT_EXAMPLE = 'review-pipeline';
 /** The demo's promise is "well under a minute"; a fleet still busy by then is stuck, not slow. */
 const FLEET_DEADLINE_MS = 50_000;
@@ -58,7 +59,8 @@ async function runDemo(ctx: Context, example: Example, dbPath: string): Promise<
 
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, 'serve', '--db', dbPath, '--runtime', 'command'],
+    // --no-hub: the demo's agents end with the demo, and no hub outlives it in a temp folder.
+    args: [CLI, 'serve', '--db', dbPath, '--runtime', 'command', '--no-hub'],
     env: {
       ...ctx.config.plainChildEnv() as Record<string, string>,
       MESHFLEET_AGENT_COMMAND: `${shellWord(process.execPath)} ${shellWord(TEST_AGENT)} team`,

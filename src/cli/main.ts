@@ -3,23 +3,26 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { ConfigError } from '../config.js';
-import { MeshError } from '../mesh/errors.js';
-import { LedgerError } from '../store/legacy/ledger.js';
 import { isBusy, StoreError } from '../store/errors.js';
-import { UsageError, type Command } from './command.js';
+import { loadCommand, UsageError, type CommandEntry } from './command.js';
 import { processContext, type Context } from './context.js';
-import { checkReservationsCommand } from './check-reservations.js';
-import { configCommand } from './config.js';
-import { dashboardCommand } from './dashboard.js';
-import { demoCommand } from './demo.js';
-import { inspectCommand } from './inspect.js';
-import { migrateCommand } from './migrate.js';
-import { pruneCommand } from './prune.js';
-import { serveCommand } from './serve.js';
 
-export const COMMANDS: Command[] = [serveCommand, demoCommand, migrateCommand, inspectCommand, dashboardCommand, pruneCommand, configCommand, checkReservationsCommand];
+// Each command's module is imported when that command runs; the summaries here are what --help
+// prints (test/cli/main.test.ts checks each against its command's own).
+export const COMMANDS: CommandEntry[] = [
+  { name: 'serve', summary: 'Run the MCP server over stdio (what an MCP host launches)', load: async () => (await import('./serve.js')).serveCommand },
+  { name: 'hub', summary: 'Run the one long-lived process per database that starts and watches agents (status, stop)', load: async () => (await import('./hub.js')).hubCommand },
+  { name: 'demo', summary: 'Run a whole fleet with the built-in test agent (no LLM): handoffs, a broadcast, routing, a template', load: async () => (await import('./demo.js')).demoCommand },
+  { name: 'migrate', summary: 'Import a legacy agent-mesh JSON ledger (v0, v1, v2) into the database', load: async () => (await import('./migrate.js')).migrateCommand },
+  { name: 'inspect', summary: 'Show fleets, a fleet\'s agents and messages, an inbox, events, metrics, routing (--json for scripts)', load: async () => (await import('./inspect.js')).inspectCommand },
+  { name: 'dashboard', summary: 'A live terminal view: fleets and their progress, the selected fleet\'s agents, its messages and events', load: async () => (await import('./dashboard.js')).dashboardCommand },
+  { name: 'prune', summary: 'Delete settled fleets older than a given age, with their messages and history', load: async () => (await import('./prune.js')).pruneCommand },
+  { name: 'config', summary: 'Print the MCP host configuration that starts this meshfleet (opencode, claude, codex, json)', load: async () => (await import('./config.js')).configCommand },
+  { name: 'check-reservations', summary: 'Exit 1 when given (or staged) files are reserved exclusively by another agent: for a git pre-commit hook', load: async () => (await import('./check-reservations.js')).checkReservationsCommand },
+  { name: 'doctor', summary: 'Check this install and a database: ok, warn or fail per line, with what to do', load: async () => (await import('./doctor.js')).doctorCommand },
+];
 
-function helpText(ctx: Context, commands: readonly Command[]): string {
+function helpText(ctx: Context, commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
     `meshfleet ${ctx.version}: a coordination layer for fleets of AI coding agents, on one SQLite database`,
@@ -42,7 +45,7 @@ function helpText(ctx: Context, commands: readonly Command[]): string {
  * Runs the CLI; returns the exit code. The one place errors become messages: 2 for bad flags or
  * settings, 1 for what the user can fix, 70 (EX_SOFTWARE) for anything else, which is our bug.
  */
-export async function main(argv: string[], ctx: Context, commands: readonly Command[] = COMMANDS): Promise<number> {
+export async function main(argv: string[], ctx: Context, commands: readonly CommandEntry[] = COMMANDS): Promise<number> {
   const [first, ...rest] = argv;
   try {
     if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
@@ -53,10 +56,11 @@ export async function main(argv: string[], ctx: Context, commands: readonly Comm
       ctx.stdout.write(`${ctx.version}\n`);
       return 0;
     }
-    const command = commands.find((c) => c.name === first);
-    if (command === undefined) {
+    const entry = commands.find((c) => c.name === first);
+    if (entry === undefined) {
       throw new UsageError(first.startsWith('-') ? `unknown option '${first}'.` : `unknown command '${first}'.`);
     }
+    const command = await loadCommand(entry);
     if (rest.includes('--help') || rest.includes('-h')) {
       ctx.stdout.write(`Usage: ${command.usage}\n`);
       return 0;
@@ -74,8 +78,9 @@ export async function main(argv: string[], ctx: Context, commands: readonly Comm
       ctx.stderr.write(`meshfleet: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof StoreError || err instanceof LedgerError || err instanceof MeshError) {
-      ctx.stderr.write(`meshfleet: ${err.message}\n  ${err.hint}\n`);
+    if (await isUserFixable(err)) {
+      const { message, hint } = err as { message: string; hint: string };
+      ctx.stderr.write(`meshfleet: ${message}\n  ${hint}\n`);
       return 1;
     }
     if (isBusy(err)) {
@@ -86,6 +91,16 @@ export async function main(argv: string[], ctx: Context, commands: readonly Comm
     ctx.stderr.write(`meshfleet: unexpected failure; this is a bug in meshfleet. Please report it with what follows.\n${inspect(err)}\n`);
     return 70;
   }
+}
+
+/**
+ * Errors the user can fix carry a hint. Their classes are imported here, on the way out, so that
+ * a command that does not use the mesh or the ledger reader never loads them.
+ */
+async function isUserFixable(err: unknown): Promise<boolean> {
+  if (err instanceof StoreError) return true;
+  const [{ MeshError }, { LedgerError }] = await Promise.all([import('../mesh/errors.js'), import('../store/legacy/ledger.js')]);
+  return err instanceof MeshError || err instanceof LedgerError;
 }
 
 const isParseArgsError = (err: unknown): boolean =>

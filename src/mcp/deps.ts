@@ -1,5 +1,5 @@
 import type { ChangeFeed } from '../mesh/changes.js';
-import type { Supervisor } from '../runtime/supervisor.js';
+import type { Agent } from '../mesh/fleets.js';
 import type { Store } from '../store/open.js';
 import type { Caller } from './access.js';
 import type { InboxPush } from './push.js';
@@ -8,7 +8,8 @@ import type { InboxPush } from './push.js';
 export interface ToolDeps {
   store: Store;
   changes: ChangeFeed;
-  supervisor: Supervisor;
+  /** Where spawn_fleet and attach_agent send new agents. */
+  agents: AgentLauncher;
   push: InboxPush;
   startedAt: number;
   version: string;
@@ -19,4 +20,21 @@ export interface ToolDeps {
   caller: Caller;
   /** wait_for_messages calls this server holds open now; get_health reports the count. */
   waits: { pending: number };
+}
+
+/** Starts new agents: this server's own supervisor (--no-hub), or the database's hub. */
+export interface AgentLauncher {
+  /** The supervisor id new agents are claimed for as they are recorded; null leaves them to the hub. */
+  readonly owner: string | null;
+  /** Called after the agents are recorded; returns at once. */
+  start(agents: readonly Agent[]): void;
+  /** Agent processes this server runs itself (0 when a hub runs them). */
+  readonly runningHere: number;
+}
+
+/** What a server needs of the hub: started when none lives, once agents wait for it. */
+export interface HubLink {
+  ensure(): void;
+  ensureIfNeeded(): void;
+  stop(): void;
 }

@@ -14,12 +14,12 @@ import { agentSpec, id, list, page, whole } from './schemas.js';
 /** Registers what premade agents declare, then starts their processes without waiting on any. */
 function startAgentProcesses(deps: ToolDeps, agents: readonly Agent[]): void {
   registerPremadeCapabilities(deps.store, agents, deps.projectDir, deps.homeDir);
-  for (const agent of agents) deps.supervisor.start(agent);
+  deps.agents.start(agents);
 }
 
 /** Creates a fleet and starts its agents; what spawn_fleet (and spawn_from_template with spawn: true) answers. */
 export function spawnFleet(deps: ToolDeps, specs: AgentSpec[]): { fleet_id: string; agent_ids: string[] } {
-  const { fleet, agents } = createFleet(deps.store, specs);
+  const { fleet, agents } = createFleet(deps.store, specs, Date.now(), deps.agents.owner);
   startAgentProcesses(deps, agents);
   return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
 }
@@ -87,7 +87,7 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     description: 'Add one agent to an existing fleet and start it (a settled fleet runs again).',
     inputSchema: { fleet_id: fleetArg, ...agentSpec.shape },
   }, (input) => toolResult(() => {
-    const agent = attachAgent(store, fleetOf(input.fleet_id, 'attach agents to'), input);
+    const agent = attachAgent(store, fleetOf(input.fleet_id, 'attach agents to'), input, Date.now(), deps.agents.owner);
     startAgents([agent]);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };
   }));

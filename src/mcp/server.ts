@@ -5,7 +5,7 @@ import type { RuntimeConfig } from '../runtime/adapters.js';
 import { Supervisor, type SupervisorOptions } from '../runtime/supervisor.js';
 import type { Store } from '../store/open.js';
 import { accessOf, identifyCaller, mayUse, type Caller } from './access.js';
-import type { ToolDeps } from './deps.js';
+import type { AgentLauncher, HubLink, ToolDeps } from './deps.js';
 import { InboxPush, type PushOptions } from './push.js';
 import { registerFleetTools } from './fleets.js';
 import { registerMessageTools } from './messages.js';
@@ -75,6 +75,8 @@ export interface ServerConfig {
   agentId?: string;
   /** MESHFLEET_AGENT_TOKEN: proves the server runs for that agent. */
   agentToken?: string;
+  /** The database's hub starts this server's agents; without it, this server starts them itself (--no-hub). */
+  hub?: HubLink;
 }
 
 /** Everything one server process's tools share. close() ends agents, streams and polling. */
@@ -82,18 +84,40 @@ export function createToolDeps(store: Store, config: ServerConfig): ToolDeps & {
   const caller = identifyCaller(store, config.agentId, config.agentToken);
   seedRoutingDefaults(store);
   const changes = new ChangeFeed(store);
-  const supervisor = new Supervisor(store, config.runtime, config.env, { reclaims: caller.kind === 'operator', ...config.supervision });
-  supervisor.begin();
+  const { agents, stopAgents } = config.hub === undefined
+    ? ownSupervisor(store, config, caller)
+    : { agents: hubLauncher(config.hub, caller), stopAgents: async () => config.hub!.stop() };
   // An agent's own server never takes an operator token: the agent chose its environment, and
   // with one it could open every agent's stream. Its streams open by their URL key or its own token.
   const push = new InboxPush(store, changes, caller.kind === 'operator' ? config.push : { ...config.push, token: undefined });
   return {
-    store, changes, supervisor, push, startedAt: Date.now(), version: config.version,
+    store, changes, agents, push, startedAt: Date.now(), version: config.version,
     projectDir: config.projectDir, homeDir: config.homeDir, caller, waits: { pending: 0 },
     close: async () => {
-      await supervisor.stopAll('the meshfleet server that started this agent stopped');
+      await stopAgents();
       await push.close();
       changes.stop();
     },
   };
+}
+
+/** Agents as this server's own children, ended with it (--no-hub, and tests). */
+function ownSupervisor(store: Store, config: ServerConfig, caller: Caller): { agents: AgentLauncher; stopAgents: () => Promise<void> } {
+  const supervisor = new Supervisor(store, config.runtime, config.env, { reclaims: caller.kind === 'operator', ...config.supervision });
+  supervisor.begin();
+  return {
+    agents: {
+      owner: supervisor.id,
+      start: (agents) => { for (const agent of agents) supervisor.start(agent); },
+      get runningHere() { return supervisor.running; },
+    },
+    stopAgents: () => supervisor.stopAll('the meshfleet server that started this agent stopped'),
+  };
+}
+
+/** Agents left to the database's hub: recorded pending, and a hub started when none lives. */
+function hubLauncher(hub: HubLink, caller: Caller): AgentLauncher {
+  // Recovering what dead servers left is the operator's server's duty, as reclaiming was before hubs.
+  if (caller.kind === 'operator') hub.ensureIfNeeded();
+  return { owner: null, start: () => hub.ensure(), runningHere: 0 };
 }

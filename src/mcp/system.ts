@@ -28,7 +28,7 @@ export function registerSystemTools(server: McpServer, deps: ToolDeps): void {
         fleets: h.counts.fleets, fleets_running: h.counts.fleetsRunning, agents: h.counts.agents, agents_running: h.counts.agentsRunning,
         messages: h.counts.messages, pending_deliveries: h.counts.pendingDeliveries, templates: h.counts.templates,
       },
-      agents_supervised_here: deps.supervisor.running,
+      agents_supervised_here: deps.agents.runningHere,
       waits_pending: deps.waits.pending,
     };
   }));

@@ -3,7 +3,7 @@ import type { Store } from '../store/open.js';
 export type EventKind =
   | 'fleet_created' | 'fleet_settled' | 'fleet_timeout_set'
   | 'agent_spawned' | 'agent_attached' | 'agent_started' | 'agent_finished' | 'agent_failed' | 'agent_interrupted'
-  | 'agent_retried' | 'agent_timed_out' | 'agent_recovered' | 'supervisor_reclaimed'
+  | 'agent_retried' | 'agent_timed_out' | 'agent_recovered' | 'supervisor_reclaimed' | 'hub_started' | 'hub_stopped'
   | 'messages_sent' | 'capability_registered' | 'routing_outcome_recorded'
   | 'template_saved' | 'template_deleted' | 'template_imported'
   | 'files_reserved' | 'files_released';

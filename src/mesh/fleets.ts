@@ -70,8 +70,12 @@ const toAgent = (row: Selectable<AgentTable>): Agent => ({
   profile: row.profile, tokenHash: row.token_hash,
 });
 
-/** Creates a fleet and its agents (pending until a runtime starts them). */
-export function createFleet(store: Store, specs: AgentSpec[], now: number = Date.now()): { fleet: Fleet; agents: Agent[] } {
+/**
+ * Creates a fleet and its agents (pending until a runtime starts them). `owner`, a supervisor's
+ * id, claims them at once for the server that will start them itself; without it they wait for
+ * the database's hub.
+ */
+export function createFleet(store: Store, specs: AgentSpec[], now: number = Date.now(), owner: string | null = null): { fleet: Fleet; agents: Agent[] } {
   if (specs.length === 0) {
     throw new MeshError('invalid', 'A fleet needs at least one agent; `agents` was empty.', 'Pass agents: [{role, prompt}, …].');
   }
@@ -83,13 +87,13 @@ export function createFleet(store: Store, specs: AgentSpec[], now: number = Date
   return store.write(() => {
     store.run(store.sql.insertInto('fleets').values({ id: fleetId, status: 'running', created_at: now, completed_at: null, timeout_ms: null }));
     recordEvent(store, { kind: 'fleet_created', fleetId, data: { agents: specs.length } }, now);
-    const agents = specs.map((spec) => insertAgent(store, fleetId, spec, 'agent_spawned', now));
+    const agents = specs.map((spec) => insertAgent(store, fleetId, spec, 'agent_spawned', now, owner));
     return { fleet: requireFleet(store, fleetId), agents };
   });
 }
 
-/** Adds an agent to an existing fleet; a fleet that had settled runs again. */
-export function attachAgent(store: Store, fleetId: string, spec: AgentSpec, now: number = Date.now()): Agent {
+/** Adds an agent to an existing fleet; a fleet that had settled runs again. `owner` as for createFleet. */
+export function attachAgent(store: Store, fleetId: string, spec: AgentSpec, now: number = Date.now(), owner: string | null = null): Agent {
   checkAgentSpec(spec, '');
   return store.write(() => {
     const fleet = requireFleet(store, fleetId);
@@ -100,7 +104,7 @@ export function attachAgent(store: Store, fleetId: string, spec: AgentSpec, now:
     if (fleet.status !== 'running') {
       store.run(store.sql.updateTable('fleets').set({ status: 'running', completed_at: null }).where('id', '=', fleetId));
     }
-    return insertAgent(store, fleetId, spec, 'agent_attached', now);
+    return insertAgent(store, fleetId, spec, 'agent_attached', now, owner);
   });
 }
 
@@ -132,12 +136,12 @@ export function checkAgentSpec(spec: AgentSpec, where: string): void {
   }
 }
 
-function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'agent_spawned' | 'agent_attached', now: number): Agent {
+function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'agent_spawned' | 'agent_attached', now: number, owner: string | null): Agent {
   const id = newId('agent');
   const row = {
     id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const, profile: spec.profile ?? 'worker',
     pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
-    attempts: 0, supervisor_id: null, pid_start: null, token_hash: null,
+    attempts: 0, supervisor_id: owner, pid_start: null, token_hash: null,
   };
   store.run(store.sql.insertInto('agents').values(row));
   recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null, profile: row.profile } }, now);

@@ -46,6 +46,18 @@ export interface SupervisorTable {
   heartbeat_at: number;
 }
 
+export interface HubLeaseTable {
+  slot: number;
+  hub_id: string;
+  pid: number;
+  pid_start: string | null;
+  started_at: number;
+  heartbeat_at: number;
+  listen: string | null;
+  log_path: string | null;
+  stop_request: 'stop' | 'drain' | null;
+}
+
 export interface MessageTable {
   seq: Generated<number>;
   id: string;
@@ -184,7 +196,7 @@ export interface FileReservationTable {
   released_by: string | null;
 }
 
-/** agent_scores (schema 7): route_work's outcome factor per agent and lower-cased capability key. */
+/** agent_scores (schema 8): route_work's outcome factor per agent and lower-cased capability key. */
 export interface AgentScoresView {
   agent_id: string;
   fleet_id: string | null;
@@ -199,7 +211,7 @@ export interface AgentScoresView {
   last_recorded_at: number;
 }
 
-/** recent_events (schema 7): events newest first, with `at` as UTC text. */
+/** recent_events (schema 8): events newest first, with `at` as UTC text. */
 export interface RecentEventsView {
   id: number;
   at: string;
@@ -210,7 +222,7 @@ export interface RecentEventsView {
   recorded_at: number;
 }
 
-/** agent_summary (schema 7). */
+/** agent_summary (schema 8). */
 export interface AgentSummaryView {
   agent_id: string;
   fleet_id: string;
@@ -233,6 +245,7 @@ export interface Schema {
   fleets: FleetTable;
   agents: AgentTable;
   supervisors: SupervisorTable;
+  hub_lease: HubLeaseTable;
   messages: MessageTable;
   deliveries: DeliveryTable;
   capabilities: CapabilityTable;

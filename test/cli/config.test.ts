@@ -1,15 +1,18 @@
 // meshfleet config: what it prints for each host must start a working server as printed.
-import { join } from 'node:path';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { databasePerTest } from '../helpers/database.js';
-import { runCli } from '../helpers/files.js';
+import { BIN, runCli as runAnyCli } from '../helpers/files.js';
 
 let dir: string;
 let dbPath: string;
 databasePerTest((paths) => ({ dir, db: dbPath } = paths));
 const clients: Client[] = [];
+/** `meshfleet` with no meshfleet on PATH, unless a test passes one: snippets name node and the CLI then. */
+const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => runAnyCli(args, { PATH: join(dir, 'empty-bin'), ...env });
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
 });
@@ -67,5 +70,27 @@ describe('meshfleet config', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
+  });
+
+  it('names the meshfleet on PATH when it is this install, and launching exactly that works', async () => {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(BIN, join(bin, 'meshfleet')); // what npm install -g / npm link put on PATH
+    const printed = runCli(['config', 'json', '--db', dbPath], { PATH: `${bin}:${dirname(process.execPath)}` });
+    const { command, args, env } = JSON.parse(printed.stdout).mcpServers.meshfleet;
+    expect([command, ...args]).toEqual([join(bin, 'meshfleet'), 'serve']);
+    // The bin starts with `#!/usr/bin/env node`: the host's PATH needs node, as PATH here has it.
+    await connectAsPrinted(command, args, env);
+    const claude = runCli(['config', 'claude'], { PATH: bin, HOME: dir });
+    expect(claude.stdout).toBe(`claude mcp add meshfleet -e MESHFLEET_DB=${join(dir, '.meshfleet', 'mesh.db')} -- ${join(bin, 'meshfleet')} serve\n`);
+  });
+
+  it('names node and the CLI when the meshfleet on PATH is another program', () => {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'meshfleet'), '#!/bin/sh\necho another meshfleet\n', { mode: 0o755 });
+    const printed = runCli(['config', 'json', '--db', dbPath], { PATH: bin });
+    const { command, args } = JSON.parse(printed.stdout).mcpServers.meshfleet;
+    expect([command, ...args]).toEqual([process.execPath, BIN, 'serve']);
   });
 });

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { Command } from '../../src/cli/command.js';
+import type { Command, CommandEntry } from '../../src/cli/command.js';
 import type { Context } from '../../src/cli/context.js';
+import { loadCommand } from '../../src/cli/command.js';
 import { COMMANDS, main } from '../../src/cli/main.js';
 import { readConfig } from '../../src/config.js';
 import { MeshError } from '../../src/mesh/errors.js';
@@ -18,6 +19,17 @@ describe('the meshfleet command', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: meshfleet <command> \[options\]$/m);
     expect(result.stdout).toMatch(/^ {2}migrate +Import a legacy agent-mesh JSON ledger/m);
+  });
+
+  it('--help shows, for each command, the summary its own module gives (modules load only when their command runs)', async () => {
+    const help = runCli(['--help']).stdout;
+    const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+    for (const entry of COMMANDS) {
+      const command = await loadCommand(entry);
+      expect(command.name).toBe(entry.name);
+      expect(command.summary).toBe(entry.summary);
+      expect(help).toContain(`  ${entry.name.padEnd(width)}${entry.summary}\n`);
+    }
   });
 
   it('--version prints the package version', () => {
@@ -45,7 +57,7 @@ describe('the meshfleet command', () => {
 });
 
 /** main() in this process, with the given commands, its output captured. */
-async function runMain(argv: string[], commands: readonly Command[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runMain(argv: string[], commands: readonly CommandEntry[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const temp = tempDir();
   const stdout = new PassThrough();
   const stderr = new PassThrough();

@@ -1,7 +1,7 @@
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { requireFreshBuild, staleBuilds } from '../helpers/fresh-dist.js';
+import { requireFreshBuild, requireFreshBundle, staleBuilds } from '../helpers/fresh-dist.js';
 import { tempDir } from '../helpers/files.js';
 
 let temp: ReturnType<typeof tempDir>;
@@ -36,5 +36,17 @@ describe('tests that run dist/ refuse a stale build', () => {
       { source: 'src/config.ts', built: 'dist/src/config.js' },
     ]));
     expect(() => requireFreshBuild(temp.dir)).toThrow(/^dist\/ is older than src\/: run `npm run build` \(dist\/src\/.* is missing or older than src\/.*, and 1 more\)\.$/);
+  });
+});
+
+describe('tests that run the bundled CLI refuse a bundle older than dist/src', () => {
+  it('pass when dist/bin/main.js was bundled after the last compile, fail when it is older or missing', () => {
+    file('dist/src/cli/main.js', 2_000);
+    expect(() => requireFreshBundle(temp.dir)).toThrow(/^dist\/bin\/ is older than dist\/src\/: run `npm run build`/);
+    mkdirSync(join(temp.dir, 'dist', 'bin'));
+    file('dist/bin/main.js', 1_000);
+    expect(() => requireFreshBundle(temp.dir)).toThrow(/older than dist\/src/);
+    file('dist/bin/main.js', 3_000);
+    expect(() => requireFreshBundle(temp.dir)).not.toThrow();
   });
 });

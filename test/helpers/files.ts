@@ -10,6 +10,8 @@ export const FIXTURES = join(packageRoot, 'fixtures');
 /** Real ledgers of the old system, beside the repository when the workplace has them. */
 export const SHARED_LEDGERS = join(packageRoot, '..', 'shared', 'legacy-ledgers');
 export const CLI = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
+/** The same CLI bundled (package.json's bin): what `npm install -g` puts on PATH and `meshfleet config` names. */
+export const BIN = join(packageRoot, 'dist', 'bin', 'main.js');
 
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'meshfleet-'));

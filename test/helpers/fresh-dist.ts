@@ -33,7 +33,27 @@ export function requireFreshBuild(root: string): void {
     + `${stale.length > 1 ? `, and ${stale.length - 1} more` : ''}).`);
 }
 
+/**
+ * Throws unless dist/bin/main.js (the bundle npm installs, built from dist/src by `npm run build`
+ * after tsc) is at least as new as every file of dist/src.
+ */
+export function requireFreshBundle(root: string): void {
+  const bundledAt = statSync(join(root, 'dist', 'bin', 'main.js'), { throwIfNoEntry: false })?.mtimeMs;
+  let newest = 0;
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else if (entry.name.endsWith('.js')) newest = Math.max(newest, statSync(join(dir, entry.name)).mtimeMs);
+    }
+  };
+  walk(join(root, 'dist', 'src'));
+  if (bundledAt === undefined || bundledAt < newest) {
+    throw new Error('dist/bin/ is older than dist/src/: run `npm run build` (it bundles the CLI after compiling it).');
+  }
+}
+
 /** vitest globalSetup: `npm test` builds first (pretest); a direct `npx vitest` after an edit stops here. */
 export default function setup(): void {
   requireFreshBuild(packageRoot);
+  requireFreshBundle(packageRoot);
 }

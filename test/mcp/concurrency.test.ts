@@ -27,8 +27,8 @@ async function serve(): Promise<Server> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, 'serve', '--db', dbPath],
-    // Agents exit at once: the fleet is only there to send between.
-    env: { PATH: process.env.PATH ?? '', HOME: dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'true' },
+    // Agents exit at once: the fleet is only there to send between, so no hub is started for them.
+    env: { PATH: process.env.PATH ?? '', HOME: dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'true', MESHFLEET_NO_HUB: '1' },
     stderr: 'pipe',
   });
   // Read stderr as it comes, so a chatty server never blocks on a full pipe.

@@ -26,7 +26,7 @@ describe('inbox streams under hostile HTTP', () => {
     await client.connect(new StdioClientTransport({
       command: process.execPath,
       args: [CLI, 'serve', '--db', join(temp.dir, 'mesh.db')],
-      env: { PATH: process.env.PATH ?? '', HOME: temp.dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'sleep 30' },
+      env: { PATH: process.env.PATH ?? '', HOME: temp.dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'sleep 30', MESHFLEET_NO_HUB: '1' },
       stderr: 'pipe',
     }));
     cleanups.push(() => client.close());

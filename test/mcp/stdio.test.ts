@@ -26,7 +26,7 @@ async function serve(env: Record<string, string> = {}): Promise<{ call: (name: s
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, 'serve', '--db', dbPath],
-    env: { PATH: process.env.PATH ?? '', HOME: dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'sleep 30', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'sleep 30', MESHFLEET_NO_HUB: '1', ...env },
     stderr: 'pipe',
   });
   const client = new Client({ name: 'e2e-host', version: '0.0.0' });
@@ -96,7 +96,7 @@ describe('meshfleet serve over stdio', () => {
 
   it('ends when its stdio client goes, even with an open stream and a running agent', async () => {
     const child = spawn(process.execPath, [CLI, 'serve', '--db', dbPath], {
-      env: { PATH: process.env.PATH ?? '', HOME: dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'sleep 30' },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: 'sleep 30', MESHFLEET_NO_HUB: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const replies = jsonLines(child.stdout!);

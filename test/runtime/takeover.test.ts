@@ -21,11 +21,15 @@ afterEach(async () => {
   await fixtures.endAll();
 });
 
-/** A `meshfleet serve` child process on the database, as a host would run it. */
+/**
+ * A `meshfleet serve` child process on the database, as a host would run it, owning its agents
+ * (--no-hub): these tests are about servers taking over each other's agents. The hub's own
+ * takeover is test/hub/hub-lifecycle.test.ts.
+ */
 async function serveChild(dbPath: string) {
   const transport = new StdioClientTransport({
     command: process.execPath, args: [CLI, 'serve', '--db', dbPath],
-    env: { PATH: process.env.PATH ?? '', MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: TEST_AGENT },
+    env: { PATH: process.env.PATH ?? '', MESHFLEET_RUNTIME: 'command', MESHFLEET_AGENT_COMMAND: TEST_AGENT, MESHFLEET_NO_HUB: '1' },
     stderr: 'pipe',
   });
   const client = new Client({ name: 'host', version: '0' });

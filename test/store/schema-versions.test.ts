@@ -4,6 +4,7 @@ import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { claimPendingAgents, countUnclaimedAgents, readHubLease } from '../../src/hub/lease.js';
 import { getInbox } from '../../src/mesh/messages.js';
 import { outcomeFactor } from '../../src/routing/outcomes.js';
 import { routeWork } from '../../src/routing/route-work.js';
@@ -125,8 +126,26 @@ describe('schema 5 → 6', () => {
 });
 
 describe('schema 6 → 7', () => {
-  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+  it('starts with no hub, and agents left pending and unstarted before the upgrade wait in the hub\'s queue; legacy rows do not', () => {
     upgradeFrom(6, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, created_at) VALUES ('waiting', 'f', 'r', 'p', 'pending', 5);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('legacy', 'f', 'r', 'p', 'pending');`);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM hub_lease')).toEqual([{ n: 0 }]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(readHubLease(upgraded)).toBeUndefined();
+      expect(countUnclaimedAgents(upgraded)).toBe(1);
+      expect(claimPendingAgents(upgraded, 'hub-1', 10).map((a) => a.id)).toEqual(['waiting']);
+    } finally {
+      upgraded.close();
+    }
+  });
+});
+
+describe('schema 7 → 8', () => {
+  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+    upgradeFrom(7, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, attempts, started_at, completed_at) VALUES ('a', 'f', 'coder', 'p', 'complete', 1, 10, 70);
       INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES
