@@ -19,6 +19,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'prune', summary: 'Delete settled fleets older than a given age, with their messages and history', load: async () => (await import('./prune.js')).pruneCommand },
   { name: 'config', summary: 'Print the MCP host configuration that starts this meshfleet (opencode, claude, codex, json)', load: async () => (await import('./config.js')).configCommand },
   { name: 'check-reservations', summary: 'Exit 1 when given (or staged) files are reserved exclusively by another agent: for a git pre-commit hook', load: async () => (await import('./check-reservations.js')).checkReservationsCommand },
+  { name: 'workspaces', summary: 'List agents\' git worktrees (branch, state, uncommitted changes); --prune removes those of settled fleets with nothing uncommitted', load: async () => (await import('./workspaces.js')).workspacesCommand },
   { name: 'doctor', summary: 'Check this install and a database: ok, warn or fail per line, with what to do', load: async () => (await import('./doctor.js')).doctorCommand },
 ];
 

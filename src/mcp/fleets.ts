@@ -2,7 +2,9 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   type Agent, type AgentSpec, attachAgent, createFleet, fleetAgents, fleetStatus, listFleets, MAX_FLEET_AGENTS, requireFleet, setFleetTimeout,
 } from '../mesh/fleets.js';
+import { newId } from '../mesh/ids.js';
 import { listPremadeAgents, registerPremadeCapabilities } from '../runtime/premade.js';
+import { discard, prepareWorkspaces, reportWorkspace, type WorkspaceRequest } from '../runtime/workspaces.js';
 import { MAX_CAPTURE_BYTES } from '../runtime/supervisor.js';
 import { actingFleet } from './access.js';
 import type { ToolDeps } from './deps.js';
@@ -18,10 +20,22 @@ function startAgentProcesses(deps: ToolDeps, agents: readonly Agent[]): void {
 }
 
 /** Creates a fleet and starts its agents; what spawn_fleet (and spawn_from_template with spawn: true) answers. */
-export function spawnFleet(deps: ToolDeps, specs: AgentSpec[]): { fleet_id: string; agent_ids: string[] } {
-  const { fleet, agents } = createFleet(deps.store, specs, Date.now(), deps.agents.owner);
+export function spawnFleet(deps: ToolDeps, specs: (AgentSpec & WorkspaceRequest)[]): { fleet_id: string; agent_ids: string[] } {
+  const fleetId = newId('fleet');
+  const prepared = prepareWorkspaces(specs, fleetId, { projectDir: deps.projectDir, dbPath: deps.store.path });
+  const { fleet, agents } = withWorkspaces(prepared, () => createFleet(deps.store, prepared, Date.now(), deps.agents.owner, fleetId));
   startAgentProcesses(deps, agents);
   return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
+}
+
+/** Runs the write that records agents; worktrees made for them are removed when it fails. */
+function withWorkspaces<T>(specs: readonly AgentSpec[], write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    for (const spec of specs) if (spec.prepared !== undefined) discard(spec.prepared.workspace);
+    throw err;
+  }
 }
 
 export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
@@ -79,7 +93,10 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     inputSchema: { fleet_id: fleetArg, ...agentsPage },
   }, (input) => toolResult(() => {
     const fleet = requireFleet(store, fleetOf(input.fleet_id, 'collect the results of'));
-    const shown = pageOf(fleetAgents(store, fleet.id), (a) => ({ agent_id: a.id, role: a.role, status: a.status, output: a.output, error: a.error }), input.offset, input.limit);
+    const shown = pageOf(fleetAgents(store, fleet.id), (a) => ({
+      agent_id: a.id, role: a.role, status: a.status, output: a.output, error: a.error,
+      ...(a.workspace === null ? {} : { workspace: reportWorkspace(a.workspace) }),
+    }), input.offset, input.limit);
     return { fleet_id: fleet.id, status: fleet.status, results: shown.items, ...pageFields(shown) };
   }));
 
@@ -87,7 +104,9 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
     description: 'Add one agent to an existing fleet and start it (a settled fleet runs again).',
     inputSchema: { fleet_id: fleetArg, ...agentSpec.shape },
   }, (input) => toolResult(() => {
-    const agent = attachAgent(store, fleetOf(input.fleet_id, 'attach agents to'), input, Date.now(), deps.agents.owner);
+    const fleetId = fleetOf(input.fleet_id, 'attach agents to');
+    const [spec] = prepareWorkspaces([input], fleetId, { projectDir: deps.projectDir, dbPath: store.path }, () => '');
+    const agent = withWorkspaces([spec!], () => attachAgent(store, fleetId, spec!, Date.now(), deps.agents.owner));
     startAgents([agent]);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };
   }));

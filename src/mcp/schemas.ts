@@ -51,6 +51,9 @@ export const agentSpec = z.object({
   agent: text('agent', 64).regex(AGENT_NAME, 'agent must be a premade agent stem: letters, digits, ".", "_", "-", no path').optional()
     .describe('Premade agent stem from list_agents (.opencode/agents/<stem>.md)'),
   profile: profile.optional(),
+  workspace: oneOf('workspace', ['shared', 'worktree'] as const).optional()
+    .describe('shared (default): run in the server\'s folder. worktree: run in a git worktree of its own, on branch meshfleet/<fleet>/<agent>, made from repo\'s HEAD'),
+  repo: text('repo', 4_096).optional().describe('With workspace "worktree": the git repository (default: the server\'s folder)'),
 });
 
 export const templateName = z.string({ error: missingOr('name', 'a string') }).regex(TEMPLATE_NAME, 'name must be 1 to 64 lowercase letters, digits, "-" or "_"')

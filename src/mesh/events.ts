@@ -6,7 +6,8 @@ export type EventKind =
   | 'agent_retried' | 'agent_timed_out' | 'agent_recovered' | 'supervisor_reclaimed' | 'hub_started' | 'hub_stopped'
   | 'messages_sent' | 'capability_registered' | 'routing_outcome_recorded'
   | 'template_saved' | 'template_deleted' | 'template_imported'
-  | 'files_reserved' | 'files_released';
+  | 'files_reserved' | 'files_released'
+  | 'workspace_removed' | 'workspace_kept';
 
 export interface EventRecord {
   kind: EventKind;

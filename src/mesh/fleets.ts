@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/open.js';
-import type { AgentProfile, AgentStatus, AgentTable, FleetStatus, FleetTable } from '../store/schema.js';
+import type { AgentProfile, AgentStatus, AgentTable, FleetStatus, FleetTable, WorkspaceState } from '../store/schema.js';
 import { MeshError } from './errors.js';
 import { recordEvent } from './events.js';
 import { newId } from './ids.js';
@@ -16,6 +16,18 @@ export interface AgentSpec {
   agent?: string | null;
   /** worker (default) or lead: what the agent's own server lets it do. */
   profile?: AgentProfile | null;
+  /** Set by the spawner when it prepared the agent's own git worktree under this id (runtime/workspaces.ts). */
+  prepared?: { id: string; workspace: Workspace };
+}
+
+/** An agent's own git worktree. */
+export interface Workspace {
+  repo: string;
+  path: string;
+  branch: string;
+  /** The commit it was created from. */
+  base: string;
+  state: WorkspaceState;
 }
 
 export interface Fleet {
@@ -48,6 +60,8 @@ export interface Agent {
   profile: AgentProfile;
   /** SHA-256 of the current attempt's MESHFLEET_AGENT_TOKEN; null before the first start. */
   tokenHash: string | null;
+  /** Its own git worktree, where it runs; null when it shares the server's folder. */
+  workspace: Workspace | null;
 }
 
 export interface FleetListing extends Fleet {
@@ -68,14 +82,19 @@ const toAgent = (row: Selectable<AgentTable>): Agent => ({
   pid: row.pid, retryCount: row.retry_count, output: row.output, error: row.error, createdAt: row.created_at,
   startedAt: row.started_at, completedAt: row.completed_at, attempts: row.attempts, supervisorId: row.supervisor_id, pidStart: row.pid_start,
   profile: row.profile, tokenHash: row.token_hash,
+  workspace: row.workspace_path === null || row.workspace_path === undefined ? null : {
+    repo: row.workspace_repo!, path: row.workspace_path, branch: row.workspace_branch!, base: row.workspace_base!, state: row.workspace_state ?? 'active',
+  },
 });
 
 /**
  * Creates a fleet and its agents (pending until a runtime starts them). `owner`, a supervisor's
  * id, claims them at once for the server that will start them itself; without it they wait for
- * the database's hub.
+ * the database's hub. `fleetId` is given when worktrees were made for it first.
  */
-export function createFleet(store: Store, specs: AgentSpec[], now: number = Date.now(), owner: string | null = null): { fleet: Fleet; agents: Agent[] } {
+export function createFleet(
+  store: Store, specs: AgentSpec[], now: number = Date.now(), owner: string | null = null, fleetId: string = newId('fleet'),
+): { fleet: Fleet; agents: Agent[] } {
   if (specs.length === 0) {
     throw new MeshError('invalid', 'A fleet needs at least one agent; `agents` was empty.', 'Pass agents: [{role, prompt}, …].');
   }
@@ -83,7 +102,6 @@ export function createFleet(store: Store, specs: AgentSpec[], now: number = Date
     throw new MeshError('invalid', `A fleet holds at most ${MAX_FLEET_AGENTS} agents; got ${specs.length}.`, 'Split the work into several fleets.');
   }
   specs.forEach((spec, index) => checkAgentSpec(spec, `agents[${index}].`));
-  const fleetId = newId('fleet');
   return store.write(() => {
     store.run(store.sql.insertInto('fleets').values({ id: fleetId, status: 'running', created_at: now, completed_at: null, timeout_ms: null }));
     recordEvent(store, { kind: 'fleet_created', fleetId, data: { agents: specs.length } }, now);
@@ -137,14 +155,17 @@ export function checkAgentSpec(spec: AgentSpec, where: string): void {
 }
 
 function insertAgent(store: Store, fleetId: string, spec: AgentSpec, event: 'agent_spawned' | 'agent_attached', now: number, owner: string | null): Agent {
-  const id = newId('agent');
+  const id = spec.prepared?.id ?? newId('agent');
+  const workspace = spec.prepared?.workspace ?? null;
   const row = {
     id, fleet_id: fleetId, role: spec.role, prompt: spec.prompt, agent_file: spec.agent ?? null, status: 'pending' as const, profile: spec.profile ?? 'worker',
     pid: null, retry_count: 0, output: null, error: null, created_at: now, started_at: null, completed_at: null,
     attempts: 0, supervisor_id: owner, pid_start: null, token_hash: null,
+    workspace_repo: workspace?.repo ?? null, workspace_path: workspace?.path ?? null, workspace_branch: workspace?.branch ?? null,
+    workspace_base: workspace?.base ?? null, workspace_state: workspace === null ? null : 'active' as const,
   };
   store.run(store.sql.insertInto('agents').values(row));
-  recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null, profile: row.profile } }, now);
+  recordEvent(store, { kind: event, fleetId, agentId: id, data: { role: spec.role, agent: spec.agent ?? null, profile: row.profile, ...(workspace === null ? {} : { branch: workspace.branch }) } }, now);
   return toAgent(row);
 }
 

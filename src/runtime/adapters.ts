@@ -17,6 +17,8 @@ export interface Launch {
   args: string[];
   shell: boolean;
   env: NodeJS.ProcessEnv;
+  /** The agent's own worktree, when it has one; else the server's folder. */
+  cwd?: string;
 }
 
 /**
@@ -41,11 +43,11 @@ export function launchFor(config: RuntimeConfig, agent: Agent, baseEnv: NodeJS.P
     if (config.agentCommand === undefined || config.agentCommand.trim() === '') {
       throw new Error('MESHFLEET_RUNTIME=command needs MESHFLEET_AGENT_COMMAND, the command line to run for each agent');
     }
-    return { file: config.agentCommand, args: [], shell: true, env };
+    return { file: config.agentCommand, args: [], shell: true, env, cwd: agent.workspace?.path };
   }
   // No shell, so the prompt is never interpreted; after `--`, so a prompt like "-h" is no option.
   const agentArgs = agent.agentFile ? ['--agent', agent.agentFile] : [];
-  return { file: 'opencode', args: ['run', ...agentArgs, '--', agent.prompt], shell: false, env };
+  return { file: 'opencode', args: ['run', ...agentArgs, '--', agent.prompt], shell: false, env, cwd: agent.workspace?.path };
 }
 
 function refuseUnpassable(agent: Agent): void {

@@ -58,7 +58,7 @@ export class Attempt {
 
   /** Throws when the process cannot even be spawned (e.g. arguments the OS refuses). */
   constructor(launch: Launch, private readonly label: string, private readonly onEnd: (end: AttemptEnd) => void) {
-    this.child = spawn(launch.file, launch.args, { shell: launch.shell, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(launch.file, launch.args, { shell: launch.shell, env: launch.env, cwd: launch.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.child.pid;
     this.child.stdout?.on('data', (chunk: Buffer) => this.stdout.push(chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk));

@@ -14,6 +14,7 @@ import { passedDeadline, retryDelayMs, whySupervisorIsDead } from './policy.js';
 import { isSameProcess, processStartTime, signalGroup } from './processes.js';
 import { guarded, guardedAsync, Scheduler } from './scheduler.js';
 import { settingsFrom, type Settings, type SupervisorOptions } from './supervisor-settings.js';
+import { retireSettledWorkspaces } from './workspaces.js';
 
 export { MAX_CAPTURE_BYTES } from './attempt.js';
 export type { SupervisorOptions } from './supervisor-settings.js';
@@ -64,6 +65,8 @@ export class Supervisor {
     this.scheduler.every('the process check', tickMs, () => this.endVanished(Date.now()));
     this.scheduler.every('the supervisor heartbeat', heartbeatEveryMs, () => this.beat(Date.now()));
     if (reclaims) {
+      // Worktrees of settled fleets: removed when clean, else kept (runtime/workspaces.ts).
+      this.scheduler.every('the worktree sweep', tickMs, () => retireSettledWorkspaces(this.store));
       guarded('the reclaim of dead servers\' agents', () => this.reclaim());
       this.scheduler.every('the reclaim of dead servers\' agents', reclaimEveryMs, () => this.reclaim());
     }

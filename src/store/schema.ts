@@ -36,7 +36,15 @@ export interface AgentTable {
   profile: Generated<AgentProfile>;
   /** Hex SHA-256 of the agent's MESHFLEET_AGENT_TOKEN; null for agents from before schema 4. */
   token_hash: string | null;
+  /** Its own git worktree (schema 6): null for agents that share the server's folder. */
+  workspace_repo: Generated<string | null>;
+  workspace_path: Generated<string | null>;
+  workspace_branch: Generated<string | null>;
+  workspace_base: Generated<string | null>;
+  workspace_state: Generated<WorkspaceState | null>;
 }
+
+export type WorkspaceState = 'active' | 'removed' | 'kept';
 
 export interface SupervisorTable {
   id: string;
@@ -196,7 +204,7 @@ export interface FileReservationTable {
   released_by: string | null;
 }
 
-/** agent_scores (schema 8): route_work's outcome factor per agent and lower-cased capability key. */
+/** agent_scores (schema 9): route_work's outcome factor per agent and lower-cased capability key. */
 export interface AgentScoresView {
   agent_id: string;
   fleet_id: string | null;
@@ -211,7 +219,7 @@ export interface AgentScoresView {
   last_recorded_at: number;
 }
 
-/** recent_events (schema 8): events newest first, with `at` as UTC text. */
+/** recent_events (schema 9): events newest first, with `at` as UTC text. */
 export interface RecentEventsView {
   id: number;
   at: string;
@@ -222,7 +230,7 @@ export interface RecentEventsView {
   recorded_at: number;
 }
 
-/** agent_summary (schema 8). */
+/** agent_summary (schema 9). */
 export interface AgentSummaryView {
   agent_id: string;
   fleet_id: string;

@@ -144,8 +144,19 @@ describe('schema 6 → 7', () => {
 });
 
 describe('schema 7 → 8', () => {
-  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+  it('gives existing agents no workspace (they keep running where they did), and the new columns take one', () => {
     upgradeFrom(7, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'coder', 'p', 'running');`);
+    expect(queryDb(dbPath, 'SELECT workspace_path, workspace_state FROM agents')).toEqual([{ workspace_path: null, workspace_state: null }]);
+    rawDatabase(dbPath).run("UPDATE agents SET workspace_path = '/w', workspace_state = 'kept' WHERE id = 'a1'");
+    expect(() => rawDatabase(dbPath).run("UPDATE agents SET workspace_state = 'lost' WHERE id = 'a1'")).toThrow(/CHECK constraint failed/);
+  });
+});
+
+describe('schema 8 → 9', () => {
+  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+    upgradeFrom(8, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, attempts, started_at, completed_at) VALUES ('a', 'f', 'coder', 'p', 'complete', 1, 10, 70);
       INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES

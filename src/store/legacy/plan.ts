@@ -15,7 +15,8 @@ export interface Planned<Row> {
   row: Row;
 }
 
-type AgentRow = Omit<AgentTable, 'retry_count' | 'attempts' | 'profile'> & { retry_count: number; attempts: number };
+type AgentRow = Omit<AgentTable, 'retry_count' | 'attempts' | 'profile' | WorkspaceColumn> & { retry_count: number; attempts: number };
+type WorkspaceColumn = 'workspace_repo' | 'workspace_path' | 'workspace_branch' | 'workspace_base' | 'workspace_state';
 type PlannedCapability = Planned<CapabilityTable> & { skills: string[] };
 type PlannedTemplate = Planned<TemplateTable> & { seats: Omit<TemplateAgentTable, 'template_name' | 'template_version' | 'profile'>[] };
 
