@@ -11,7 +11,7 @@ import { sendMessage } from '../../src/mesh/messages.js';
 import { recordRoutingOutcome } from '../../src/routing/route-work.js';
 import { registerCapability } from '../../src/mesh/capabilities.js';
 import { loadMigrations } from '../../src/store/migrator.js';
-import { openStore, type OpenOptions } from '../../src/store/open.js';
+import { openStore } from '../../src/store/open.js';
 import { packageRoot } from '../../src/store/package-root.js';
 import { databasePerTest, queryDb } from '../helpers/database.js';
 import { dumpDatabase, runCli, runCliAsync, sha256 } from '../helpers/files.js';
@@ -21,15 +21,13 @@ let dbPath: string;
 databasePerTest((paths) => ({ dir, db: dbPath } = paths));
 
 /** A small mesh through the domain: a fleet of two, a message, a capability with an outcome. */
-function seed(options: OpenOptions = {}): { fleetId: string; agentIds: string[] } {
-  const store = openStore(dbPath, options);
+function seed(): { fleetId: string; agentIds: string[] } {
+  const store = openStore(dbPath);
   try {
     const { fleet, agents } = createFleet(store, [{ role: 'planner', prompt: 'p' }, { role: 'coder', prompt: 'c' }]);
     sendMessage(store, { fleetId: fleet.id, fromAgentId: agents[0]!.id, toAgentId: agents[1]!.id, type: 'handoff', payload: 'do it' });
-    if (options.migrations === undefined) {
-      registerCapability(store, { agentId: agents[1]!.id, fleetId: fleet.id, role: 'coder', skills: ['react'], model: null, contextWindow: null });
-      recordRoutingOutcome(store, { agentId: agents[1]!.id, capabilityKey: 'react', success: true });
-    }
+    registerCapability(store, { agentId: agents[1]!.id, fleetId: fleet.id, role: 'coder', skills: ['react'], model: null, contextWindow: null });
+    recordRoutingOutcome(store, { agentId: agents[1]!.id, capabilityKey: 'react', success: true });
     return { fleetId: fleet.id, agentIds: agents.map((a) => a.id) };
   } finally {
     store.close();
@@ -60,7 +58,14 @@ describe('meshfleet inspect only reads', () => {
     const folder = join(dir, 'migrations-5');
     mkdirSync(folder);
     for (const m of loadMigrations().slice(0, 5)) writeFileSync(join(folder, m.name), m.sql);
-    const { fleetId } = seed({ migrations: loadMigrations(folder) });
+    openStore(dbPath, { migrations: loadMigrations(folder) }).close();
+    // Rows as that release wrote them (today's domain writes columns schema 5 does not have).
+    const old = new BetterSqlite3(dbPath);
+    old.exec(`INSERT INTO fleets (id, status, created_at) VALUES ('f-old', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f-old', 'r', 'p', 'running'), ('a2', 'f-old', 'r', 'p', 'running');
+      INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at) VALUES ('m1', 'f-old', 'a1', 'a2', 'handoff', 'x', 2);`);
+    old.close();
+    const fleetId = 'f-old';
     const sha = sha256(dbPath);
     const result = runCli(['inspect', '--db', dbPath, '--fleet', fleetId, '--json']);
     expect(result.code).toBe(0);
@@ -111,8 +116,10 @@ describe('meshfleet inspect only reads', () => {
     try {
       await once(writer.stdout, 'data'); // "ready"
       const seen = new Set<number>();
-      for (let i = 0; i < 8; i += 1) {
+      // At least five looks, and on until the writer has visibly committed between two of them.
+      for (let i = 0; i < 5 || (seen.size < 2 && i < 40); i += 1) {
         const result = await runCliAsync(['inspect', '--db', dbPath, '--fleet', fleetId, '--json', '--limit', '1']);
+        expect(result.stderr).toBe('');
         const answer = JSON.parse(result.stdout);
         // The fleet's count (read first) and the message total (read after the agents) agree.
         expect(answer.fleet.messages).toBe(answer.messages_total);
