@@ -1,6 +1,7 @@
 // npm run bench (third part): route_work with 1,000 registered agents and a 600-node taxonomy,
-// in process and over stdio beside ping, before and after a million messages are stored;
-// replacing the 600-node taxonomy, and the largest one set_skill_taxonomy accepts.
+// in process and over stdio beside ping, before and after a million messages are stored; the
+// same with fragment-heavy skill names (fw3_3_1, python3.12, gpt-4…) and descriptions up to
+// 50 words; replacing the 600-node taxonomy, and the largest one set_skill_taxonomy accepts.
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -57,6 +58,70 @@ function seedAgents(store: Store): void {
   }
 }
 
+/** The same shape with the names real fleets carry: fw3 > fw3_5 > fw3_5_1 (12 + 84 + 504 = 600 nodes). */
+function fragmentTaxonomy(): Record<string, Record<string, string[]>> {
+  const tree: Record<string, Record<string, string[]>> = {};
+  for (let a = 0; a < 12; a++) {
+    const topics: Record<string, string[]> = {};
+    for (let t = 0; t < 7; t++) topics[`fw${a}_${t}`] = Array.from({ length: 6 }, (_, s) => `fw${a}_${t}_${s}`);
+    tree[`fw${a}`] = topics;
+  }
+  return tree;
+}
+
+/** 1,000 agents, each with three fw names, a versioned language, a model and a dotted library. */
+function seedFragmentAgents(store: Store): void {
+  let n = 0;
+  for (let f = 0; f < AGENTS / 50; f++) {
+    const { fleet, agents } = createFleet(store, Array.from({ length: 50 }, (_, i) => ({ role: `role_${i}`, prompt: 'work' })));
+    for (const agent of agents) {
+      const pick = (k: number) => `fw${(n * 7 + k) % 12}_${(n * 3 + k) % 7}_${(n + k) % 6}`;
+      registerCapability(store, {
+        agentId: agent.id, fleetId: fleet.id, role: `engineer_${n % 40}_v${n % 3}`,
+        skills: [pick(0), pick(1), pick(2), `python3.${n % 13}`, `gpt-${n % 5}`, `lib${n % 9}.js`, `fw${n % 12}_${n % 7}`],
+      });
+      n += 1;
+    }
+  }
+}
+
+const FRAGMENT_DESCRIPTIONS = [
+  'fw3_5_1 and fw3_3_1 are broken',
+  // 50 words, most of them names that split into numbers and fragments.
+  'after the python3.12 upgrade fw3_5_1 fw4_2_0 fw7_1_3 fw0_6_5 and fw11_0_2 fail to boot, gpt-4 and gpt-3 summaries of lib2.js lib7.js logs ' +
+    'point at fw3_5 fw4_2 and fw9_4_4 v1.2.3 builds on 18.04 hosts 1 2 3 4 5 6 7 8 9 10; check python3.9 python3.11 fw1_1_1 fw2_2_2 fw5_5_5 fw6_6_0 fw8_0_1 fw10_3_3 gpt-2 lib0.js lib1.js lib3.js',
+  // 50 words of plain English.
+  'the checkout page is slow and sometimes shows the wrong total when a customer applies a discount code after changing the delivery address; ' +
+    'please find out why the totals differ between the cart and the receipt, fix the rounding, add tests that cover the discount rules, and write a short note for support explaining it',
+];
+
+async function measureRouting(store: Store, dbPath: string, label: string, descriptions: readonly string[]): Promise<void> {
+  const short = (d: string) => (d.length > 60 ? `${d.slice(0, 57)}… (${d.split(/\s+/).length} words)` : d);
+  const inProcess = new Bench({ name: `route_work in process: ${label}`, time: 1_500 });
+  descriptions.forEach((d) => inProcess.add(`"${short(d)}"`, () => routeWork(store, d, { topN: 5 })));
+  await inProcess.run();
+  report(inProcess, '');
+
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', dbPath], env: { PATH: process.env.PATH ?? '' } });
+  const client = new Client({ name: 'bench', version: '0' });
+  await client.connect(transport);
+  const overStdio = new Bench({ name: `route_work over stdio: ${label}`, time: 1_500 });
+  overStdio.add('ping (the protocol floor)', () => client.callTool({ name: 'ping', arguments: {} }));
+  descriptions.forEach((d) => overStdio.add(`"${short(d)}"`, () => client.callTool({ name: 'route_work', arguments: { description: d, top_n: 5 } })));
+  await overStdio.run();
+  report(overStdio, 'ping (the protocol floor)');
+  await client.close();
+}
+
+async function fragmentHeavy(dir: string): Promise<void> {
+  const dbPath = join(dir, 'fragments.db');
+  const store = openStore(dbPath);
+  setTaxonomy(store, fragmentTaxonomy());
+  seedFragmentAgents(store);
+  await measureRouting(store, dbPath, `${AGENTS} agents with fragment-heavy skill names, 600-node taxonomy of them`, FRAGMENT_DESCRIPTIONS);
+  store.close();
+}
+
 function storeMillion(store: Store): void {
   const { fleet, agents: [a, b] } = createFleet(store, [{ role: 'talker', prompt: 'p' }, { role: 'listener', prompt: 'q' }]);
   bulkAcknowledgedMessages(store, MILLION, fleet.id, a!.id, b!.id);
@@ -70,6 +135,8 @@ const DESCRIPTIONS = [
 
 async function main(): Promise<void> {
   const scratch = scratchDir();
+  await fragmentHeavy(scratch.dir);
+  if (process.argv.includes('--fragments-only')) return scratch.dispose();
   const dbPath = join(scratch.dir, 'mesh.db');
   let store = openStore(dbPath);
   const largest = [largestTaxonomy('a'), largestTaxonomy('b')];
@@ -111,20 +178,7 @@ async function main(): Promise<void> {
       store.close();
       store = openStore(dbPath);
     }
-    const inProcess = new Bench({ name: `route_work in process: ${AGENTS} agents, 600-node taxonomy, ${stored}`, time: 1_500 });
-    DESCRIPTIONS.forEach((d) => inProcess.add(`"${d}"`, () => routeWork(store, d, { topN: 5 })));
-    await inProcess.run();
-    report(inProcess, '');
-
-    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', dbPath], env: { PATH: process.env.PATH ?? '' } });
-    const client = new Client({ name: 'bench', version: '0' });
-    await client.connect(transport);
-    const overStdio = new Bench({ name: `route_work over stdio, ${stored}`, time: 1_500 });
-    overStdio.add('ping (the protocol floor)', () => client.callTool({ name: 'ping', arguments: {} }));
-    DESCRIPTIONS.forEach((d) => overStdio.add(`"${d}"`, () => client.callTool({ name: 'route_work', arguments: { description: d, top_n: 5 } })));
-    await overStdio.run();
-    report(overStdio, 'ping (the protocol floor)');
-    await client.close();
+    await measureRouting(store, dbPath, `${AGENTS} agents, 600-node taxonomy, ${stored}`, [...DESCRIPTIONS, FRAGMENT_DESCRIPTIONS[2]!]);
   }
   store.close();
   scratch.dispose();

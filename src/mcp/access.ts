@@ -42,6 +42,7 @@ export const TOOL_ACCESS: Readonly<Record<string, readonly CallerKind[]>> = {
   register_capability: EVERYONE, // its own
   route_work: EVERYONE, // own fleet's agents
   record_routing_outcome: LEADS, // own fleet's agents
+  get_routing_stats: EVERYONE, // own fleet's agents
   set_skill_taxonomy: OPERATOR,
   get_skill_taxonomy: EVERYONE,
   set_synonyms: OPERATOR,

@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { registerCapability } from '../mesh/capabilities.js';
 import { recordRoutingOutcome, routeWork, type RouteMatch } from '../routing/route-work.js';
+import { MAX_ROUTING_STATS_PAGE, routingStats } from '../routing/stats.js';
 import { listSynonyms, setSynonyms } from '../routing/synonyms.js';
 import { getTaxonomy, setTaxonomy } from '../routing/taxonomy.js';
 import {
@@ -10,7 +11,7 @@ import {
 import { actingAgent, actingFleet, fleetMember } from './access.js';
 import type { ToolDeps } from './deps.js';
 import { toolResult } from './result.js';
-import { flag, id, list, text, whole } from './schemas.js';
+import { flag, id, list, page, text, whole } from './schemas.js';
 
 /** A route_work match as the tool answers it; `meshfleet inspect --routing --json` answers the same. */
 export function routeMatchJson(m: RouteMatch, explain: boolean) {
@@ -88,5 +89,24 @@ export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
     fleetMember(store, caller, input.agent_id, 'record outcomes');
     const tally = recordRoutingOutcome(store, { agentId: input.agent_id, capabilityKey: input.capability_key, success: input.success });
     return { ok: true, agent_id: input.agent_id, capability_key: input.capability_key, successes: tally.successes, failures: tally.failures };
+  }));
+
+  server.registerTool('get_routing_stats', {
+    description: 'What recorded outcomes taught routing: per agent and capability key, successes, failures, the Wilson bounds and the factor route_work multiplies scores by (1 until the evidence is clear, 0.5 – 1.5). Agent id order, then key.',
+    inputSchema: {
+      agent_id: id('agent_id').optional().describe('Only this agent'),
+      fleet_id: id('fleet_id').optional().describe(caller.kind === 'operator' ? 'Only agents of this fleet' : 'Only agents of this fleet: always this agent\'s own'),
+      ...page(1_000, MAX_ROUTING_STATS_PAGE),
+    },
+  }, (input) => toolResult(() => {
+    const fleetId = caller.kind === 'operator' ? input.fleet_id : actingFleet(caller, input.fleet_id, 'read routing stats of');
+    const { stats, nextOffset } = routingStats(store, { agentId: input.agent_id, fleetId, limit: input.limit, offset: input.offset });
+    return {
+      stats: stats.map((s) => ({
+        agent_id: s.agentId, fleet_id: s.fleetId, capability_key: s.capabilityKey, successes: s.successes, failures: s.failures,
+        lower: s.lower, upper: s.upper, factor: s.factor,
+      })),
+      has_more: nextOffset !== null, next_offset: nextOffset,
+    };
   }));
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { deriveCapabilityTermsIfAsked } from './capability-terms.js';
 import { StoreError } from './errors.js';
 import { packageRoot } from './package-root.js';
 import type { SchemaFacts } from './sqlite-file.js';
@@ -125,6 +126,7 @@ export function migrate(db: BetterSqlite3.Database, path: string, migrations: Mi
         .run(migration.version, migration.name, now);
       applied.push(migration.version);
     }
+    deriveCapabilityTermsIfAsked(db);
     if (applied.length > 0) {
       const upsert = db.prepare(
         'INSERT INTO meshfleet_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');

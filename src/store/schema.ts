@@ -204,7 +204,7 @@ export interface FileReservationTable {
   released_by: string | null;
 }
 
-/** agent_scores (schema 9): route_work's outcome factor per agent and lower-cased capability key. */
+/** agent_scores (schema 10): route_work's outcome factor per agent and lower-cased capability key. */
 export interface AgentScoresView {
   agent_id: string;
   fleet_id: string | null;
@@ -219,7 +219,7 @@ export interface AgentScoresView {
   last_recorded_at: number;
 }
 
-/** recent_events (schema 9): events newest first, with `at` as UTC text. */
+/** recent_events (schema 10): events newest first, with `at` as UTC text. */
 export interface RecentEventsView {
   id: number;
   at: string;
@@ -230,7 +230,7 @@ export interface RecentEventsView {
   recorded_at: number;
 }
 
-/** agent_summary (schema 9). */
+/** agent_summary (schema 10). */
 export interface AgentSummaryView {
   agent_id: string;
   fleet_id: string;

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { prepareInboxQuery, type InboxRow } from './inbox-query.js';
-import { prepareRouteQuery, type RouteHitRow } from './route-query.js';
+import { prepareRouteQuery, type RouteHitRow, type RouteKeyword, type RouteWeights } from './route-query.js';
 import type { AgentStatus, FleetStatus } from './schema.js';
 
 export type { InboxRow };
@@ -64,8 +64,8 @@ export interface HotStatements {
   insertEvent(kind: string, fleetId: string | null, agentId: string | null, data: string | null, recordedAt: number): void;
   /** Changes whenever another connection commits (PRAGMA data_version): cheap, no disk read. */
   dataVersion(): number;
-  /** route_work's query: every way a capability meets the keywords (route-query.ts). */
-  routeHits(keywords: readonly string[], fleetId: string | null): RouteHitRow[];
+  /** route_work's query: the top agents for the keywords, with their best match per keyword (route-query.ts). */
+  routeHits(keywords: readonly RouteKeyword[], fleetId: string | null, topN: number, weights: RouteWeights): RouteHitRow[];
 }
 
 export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements {
@@ -110,6 +110,6 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
       insertEvent().run(kind, fleetId, agentId, data, recordedAt);
     },
     dataVersion: () => dataVersion().get() as number,
-    routeHits: (keywords, fleetId) => routeHits()(keywords, fleetId),
+    routeHits: (keywords, fleetId, topN, weights) => routeHits()(keywords, fleetId, topN, weights),
   };
 }

@@ -49,6 +49,7 @@ export function expectLedgerImported(dbPath: string, ledgerPath: string, derived
         pid: a.pid ?? null, retry_count: a.retry_count ?? 0, output: a.output ?? null, error: a.error ?? null,
         created_at: null, started_at: a.started_at ?? null, completed_at: a.completed_at ?? null,
         attempts: derived.attempts[id], supervisor_id: null, pid_start: null, profile: 'worker', token_hash: null,
+        workspace_repo: null, workspace_path: null, workspace_branch: null, workspace_base: null, workspace_state: null,
       });
     }
     const messages = Object.entries<Json>(ledger.messages ?? {});

@@ -41,8 +41,8 @@ describe('route_work through the taxonomy', () => {
     const [reactDev, nextDev] = await agents({ role: 'dev-a', skills: ['react'] }, { role: 'dev-b', skills: ['nextjs'] }, { role: 'dev-c', skills: ['postgres'] });
     const matches = await route('Build a React dashboard', { explain: true });
     expect(ids(matches)).toEqual([reactDev, nextDev]);
-    expect(matches[0].explanation.reasons).toEqual([{ keyword: 'react', field: 'skill', matched: 'react', via: 'exact', through: 'react', distance: 0, points: 2 }]);
-    expect(matches[1].explanation.reasons).toEqual([{ keyword: 'react', field: 'skill', matched: 'nextjs', via: 'taxonomy', through: 'nextjs', distance: 1, points: 1 }]);
+    expect(matches[0].explanation.reasons).toEqual([{ keyword: 'react', field: 'skill', matched: 'react', via: 'exact', through: 'react', distance: 0, relation: 'same', part: null, points: 2 }]);
+    expect(matches[1].explanation.reasons).toEqual([{ keyword: 'react', field: 'skill', matched: 'nextjs', via: 'taxonomy', through: 'nextjs', distance: 1, relation: 'descendant', part: null, points: 1 }]);
     expect(matches[1].score).toBeLessThan(matches[0].score);
   });
 
@@ -249,9 +249,10 @@ describe('taxonomy replacement under concurrent route_work', () => {
       flipper.kill();
       reader.close();
     }
-    // Tree 1: nextjs is a child of react (1 point); tree 2: a grandchild (0.5). A half-built
-    // tree (no nodes yet, nodes without their closure rows) would answer something else.
-    expect([...seen].sort()).toEqual(['next:0.5', 'next:1']);
+    // Tree 1: nextjs is a child of react (1 point); tree 2: a grandchild (0.5); vue is react's
+    // sibling in both (0.4). A half-built tree (no nodes yet, nodes without their closure rows)
+    // would answer something else.
+    expect([...seen].sort()).toEqual(['next:0.5,vue:0.4', 'next:1,vue:0.4']);
     expect(flips).toBeGreaterThanOrEqual(100);
   });
 });

@@ -155,8 +155,32 @@ describe('schema 7 → 8', () => {
 });
 
 describe('schema 8 → 9', () => {
-  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+  it('derives the terms of existing capabilities with the new tokenizer: names whole, parts marked, no bare numbers', () => {
     upgradeFrom(8, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a', 'f', 'DevOps', 'p', 'running'), ('b', 'f', 'Firmware', 'p', 'running');
+      INSERT INTO capabilities (agent_id, fleet_id, role, registered_at) VALUES ('a', 'f', 'DevOps', 1), ('b', 'f', 'Firmware', 1);
+      INSERT INTO capability_skills (agent_id, position, skill) VALUES ('a', 0, 'CI/CD'), ('a', 1, 'aws_lambda'), ('b', 0, 'fw3_3_1');`);
+    expect(queryDb(dbPath, 'SELECT agent_id, term, part FROM capability_terms ORDER BY agent_id, term')).toEqual([
+      { agent_id: 'a', term: 'aws', part: 1 }, { agent_id: 'a', term: 'aws_lambda', part: 0 }, { agent_id: 'a', term: 'cd', part: 1 },
+      { agent_id: 'a', term: 'ci', part: 1 }, { agent_id: 'a', term: 'ci/cd', part: 0 }, { agent_id: 'a', term: 'devops', part: 0 },
+      { agent_id: 'a', term: 'lambda', part: 1 },
+      { agent_id: 'b', term: 'firmware', part: 0 }, { agent_id: 'b', term: 'fw3', part: 1 }, { agent_id: 'b', term: 'fw3_3_1', part: 0 },
+    ]);
+    expect(queryDb(dbPath, "SELECT count(*) AS n FROM meshfleet_meta WHERE key = 'derive_capability_terms'")).toEqual([{ n: 0 }]);
+    const upgraded = openStore(dbPath);
+    try {
+      expect(routeWork(upgraded, 'ci/cd pipeline is broken').map((m) => m.agentId)).toEqual(['a']);
+      expect(routeWork(upgraded, 'fix bug 1').map((m) => m.agentId)).toEqual([]);
+    } finally {
+      upgraded.close();
+    }
+  });
+});
+
+describe('schema 9 → 10', () => {
+  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+    upgradeFrom(9, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, attempts, started_at, completed_at) VALUES ('a', 'f', 'coder', 'p', 'complete', 1, 10, 70);
       INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES

@@ -1,4 +1,4 @@
--- 0009: views for people at the sqlite3 prompt, beside inbox and fleet_summary (0001).
+-- 0010: views for people at the sqlite3 prompt, beside inbox and fleet_summary (0001).
 --
 -- Read-only conveniences: nothing of Meshfleet reads them on a hot path, and dropping them loses no
 -- data. Times stay epoch ms as in the tables; `at` columns add the same time as UTC text.
