@@ -178,9 +178,12 @@ describe('schema 8 → 9', () => {
   });
 });
 
-describe('schema 9 → 10', () => {
+// The people views' migration, by name: its number follows whatever lands before it.
+const VIEWS = loadMigrations().find((m) => m.name.endsWith('-people-views.sql'))!.version;
+
+describe(`schema ${VIEWS - 1} → ${VIEWS}`, () => {
   it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
-    upgradeFrom(9, `
+    upgradeFrom(VIEWS - 1, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, attempts, started_at, completed_at) VALUES ('a', 'f', 'coder', 'p', 'complete', 1, 10, 70);
       INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES
