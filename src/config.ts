@@ -110,6 +110,8 @@ export interface Config {
   readonly searchPath: readonly string[];
   /** MESHFLEET_AGENT_ID and MESHFLEET_FLEET_ID, as an agent process has them (for its git hooks). */
   readonly agentIdentity: { agentId: string | undefined; fleetId: string | undefined };
+  /** NO_COLOR set and not empty (no-color.org): people's views print no colour, even on a terminal. */
+  readonly noColor: boolean;
   serve(flags: ServeFlags): ServeConfig;
   hub(flags: HubFlags): HubConfig;
   /**
@@ -170,6 +172,7 @@ export function readConfig({ env, cwd }: Surroundings): Config {
     legacyLedgerPath: resolve(cwd, set(given.AGENT_MESH_DATA_FILE) ?? join(homeDir, '.config', 'opencode', 'agent-mesh.json')),
     searchPath: (given.PATH ?? '').split(delimiter).filter((dir) => dir !== '').map((dir) => resolve(cwd, dir)),
     agentIdentity: { agentId: set(given.MESHFLEET_AGENT_ID), fleetId: set(given.MESHFLEET_FLEET_ID) },
+    noColor: (given.NO_COLOR ?? '') !== '',
     serve,
     hub: (flags) => ({
       // A hub is the hub: MESHFLEET_NO_HUB, meant for servers, does not stop it.

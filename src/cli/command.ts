@@ -27,3 +27,12 @@ export const loadCommand = async (entry: CommandEntry): Promise<Command> => ('lo
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** A whole-number flag from `min` to `max`, or `fallback` when it is absent. */
+export function wholeNumberFlag(flag: string, text: string | undefined, fallback: number, max: number, min = 1): number {
+  if (text === undefined) return fallback;
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not '${text.slice(0, 40)}'.`);
+  }
+  return Number(text);
+}

@@ -9,6 +9,8 @@ export interface Context {
   readonly config: Config;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** Keys for interactive commands (the dashboard); absent where there is no input. */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly version: string;
 }
 
@@ -18,6 +20,7 @@ export function processContext(): Context {
     config: readConfig({ env: process.env, cwd: process.cwd() }),
     stdout: process.stdout,
     stderr: process.stderr,
+    stdin: process.stdin,
     version: packageVersion(),
   };
 }

@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { registerCapability } from '../mesh/capabilities.js';
-import { recordRoutingOutcome, routeWork } from '../routing/route-work.js';
+import { recordRoutingOutcome, routeWork, type RouteMatch } from '../routing/route-work.js';
 import { MAX_ROUTING_STATS_PAGE, routingStats } from '../routing/stats.js';
 import { listSynonyms, setSynonyms } from '../routing/synonyms.js';
 import { getTaxonomy, setTaxonomy } from '../routing/taxonomy.js';
@@ -12,6 +12,14 @@ import { actingAgent, actingFleet, fleetMember } from './access.js';
 import type { ToolDeps } from './deps.js';
 import { toolResult } from './result.js';
 import { flag, id, list, page, text, whole } from './schemas.js';
+
+/** A route_work match as the tool answers it; `meshfleet inspect --routing --json` answers the same. */
+export function routeMatchJson(m: RouteMatch, explain: boolean) {
+  return {
+    agent_id: m.agentId, score: m.score, role: m.role, weight: m.weight, fleet_id: m.fleetId, status: m.status, matched: m.matched,
+    ...(explain ? { explanation: { keyword_score: m.keywordScore, reasons: m.reasons, outcome: m.outcome, live: m.live } } : {}),
+  };
+}
 
 export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
   const { store, caller } = deps;
@@ -45,17 +53,7 @@ export function registerRoutingTools(server: McpServer, deps: ToolDeps): void {
   }, (input) => toolResult(() => ({
     matches: routeWork(store, input.description, {
       topN: input.top_n, fleetId: caller.kind === 'operator' ? input.fleet_id : actingFleet(caller, input.fleet_id, 'route work in'),
-    }).map((m) => ({
-      agent_id: m.agentId, score: m.score, role: m.role, weight: m.weight, fleet_id: m.fleetId, status: m.status, matched: m.matched,
-      ...(input.explain ? {
-        explanation: {
-          keyword_score: m.keywordScore,
-          reasons: m.reasons,
-          outcome: m.outcome,
-          live: m.live,
-        },
-      } : {}),
-    })),
+    }).map((m) => routeMatchJson(m, input.explain === true)),
   })));
 
   server.registerTool('set_skill_taxonomy', {

@@ -74,6 +74,11 @@ export interface Store {
    */
   write<T>(fn: () => T): T;
   /**
+   * Runs fn's reads in one read transaction, so they all see the database as of one commit
+   * (another process's commit in between lands wholly before or wholly after). Synchronous, as write.
+   */
+  read<T>(fn: () => T): T;
+  /**
    * Runs fn with the connection's busy timeout lowered to `busyTimeoutMs`: for background work
    * (heartbeats, supervisor records) that can try again later, so that while another process
    * holds the write lock it fails fast instead of blocking every call of this process.
@@ -153,6 +158,8 @@ export function openSnapshot(path: string, options: OpenOptions = {}): Store {
  */
 export function openUnchanged(path: string, options: OpenOptions = {}): Store {
   const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
+  // A folder, another program's file or a newer schema is refused before SQLite touches it.
+  checkBeforeOpen(path, migrations.length, { createParentDir: false });
   const db = openConnection(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   let current: boolean;
   try {
@@ -208,6 +215,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get search() { return search(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
+    read: <T>(fn: () => T): T => transaction.deferred(fn) as T,
     withBusyTimeout: <T>(busyTimeoutMs: number, fn: () => T): T => {
       const before = db.pragma('busy_timeout', { simple: true }) as number;
       if (before <= busyTimeoutMs) return fn();

@@ -44,9 +44,9 @@ export interface AgentTable {
   workspace_branch: Generated<string | null>;
   workspace_base: Generated<string | null>;
   workspace_state: Generated<WorkspaceState | null>;
-  /** 'remote': runs elsewhere and connects over HTTP (schema 10); null: a process the hub starts. */
+  /** 'remote': runs elsewhere and connects over HTTP (schema 12); null: a process the hub starts. */
   runtime: 'remote' | null;
-  /** Epoch ms of its latest authenticated HTTP request (schema 10). */
+  /** Epoch ms of its latest authenticated HTTP request (schema 12). */
   last_seen_at: number | null;
 }
 
@@ -285,6 +285,49 @@ export interface LedgerChainTable {
   pruned_at: number | null;
 }
 
+/** agent_scores (schema 13): route_work's outcome factor per agent and lower-cased capability key. */
+export interface AgentScoresView {
+  agent_id: string;
+  fleet_id: string | null;
+  role: string | null;
+  capability_key: string;
+  successes: number;
+  failures: number;
+  outcomes: number;
+  wilson_lower: number;
+  wilson_upper: number;
+  factor: number;
+  last_recorded_at: number;
+}
+
+/** recent_events (schema 13): events newest first, with `at` as UTC text. */
+export interface RecentEventsView {
+  id: number;
+  at: string;
+  kind: string;
+  fleet_id: string | null;
+  agent_id: string | null;
+  data: string | null;
+  recorded_at: number;
+}
+
+/** agent_summary (schema 13). */
+export interface AgentSummaryView {
+  agent_id: string;
+  fleet_id: string;
+  role: string;
+  profile: AgentProfile;
+  status: AgentStatus;
+  attempts: number;
+  pid: number | null;
+  started_at: number | null;
+  completed_at: number | null;
+  run_ms: number | null;
+  messages_sent: number;
+  inbox_pending: number;
+  error: string | null;
+}
+
 export interface Schema {
   meshfleet_meta: MetaTable;
   meshfleet_migrations: MigrationTable;
@@ -321,4 +364,7 @@ export interface Schema {
   inbox: InboxView;
   fleet_summary: FleetSummaryView;
   file_reservations: FileReservationTable;
+  agent_scores: AgentScoresView;
+  recent_events: RecentEventsView;
+  agent_summary: AgentSummaryView;
 }

@@ -21,6 +21,7 @@ import { searchMessages } from '../../src/mesh/search.js';
 import { getThread } from '../../src/mesh/threads.js';
 import { FIXTURES, hasSqliteCli, runCli } from '../helpers/files.js';
 import { eventually, startHarness } from '../helpers/mesh.js';
+import { outcomeFactor } from '../../src/routing/outcomes.js';
 
 let dir: string;
 let dbPath: string;
@@ -309,9 +310,9 @@ describe('schema 10 → 11', () => {
   });
 });
 
-describe('schema 12 → 13', () => {
+describe('schema 11 → 12', () => {
   it('keeps every existing agent a local one, never seen over HTTP, and starts with no operator tokens', () => {
-    upgradeFrom(12, `
+    upgradeFrom(11, `
       INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
       INSERT INTO agents (id, fleet_id, role, prompt, status, token_hash) VALUES ('a', 'f', 'r', 'p', 'running', 'abc');`);
     expect(queryDb(dbPath, 'SELECT id, runtime, last_seen_at FROM agents')).toEqual([{ id: 'a', runtime: null, last_seen_at: null }]);
@@ -324,5 +325,25 @@ describe('schema 12 → 13', () => {
     } finally {
       conn.close();
     }
+  });
+});
+
+// The people views' migration, by name: its number follows whatever lands before it.
+const VIEWS = loadMigrations().find((m) => m.name.endsWith('-people-views.sql'))!.version;
+
+describe(`schema ${VIEWS - 1} → ${VIEWS}`, () => {
+  it('adds views only: outcomes recorded before the upgrade show in agent_scores with route_work\'s factor', () => {
+    upgradeFrom(VIEWS - 1, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status, attempts, started_at, completed_at) VALUES ('a', 'f', 'coder', 'p', 'complete', 1, 10, 70);
+      INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES
+        ('a', 'React', 1, 1), ('a', 'react', 1, 2), ('a', 'react', 1, 3), ('a', 'react', 1, 4), ('a', 'react', 1, 5), ('a', 'react', 0, 6);`);
+    const expected = outcomeFactor(5, 6);
+    expect(queryDb(dbPath, 'SELECT agent_id, fleet_id, role, capability_key, successes, failures, factor, wilson_lower, wilson_upper FROM agent_scores')).toEqual([{
+      agent_id: 'a', fleet_id: 'f', role: 'coder', capability_key: 'react', successes: 5, failures: 1,
+      factor: expected.factor, wilson_lower: expected.lower, wilson_upper: expected.upper,
+    }]);
+    expect(queryDb(dbPath, 'SELECT agent_id, status, run_ms FROM agent_summary')).toEqual([{ agent_id: 'a', status: 'complete', run_ms: 60 }]);
+    expect(queryDb(dbPath, 'SELECT count(*) AS n FROM routing_outcomes')).toEqual([{ n: 6 }]);
   });
 });

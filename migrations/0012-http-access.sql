@@ -1,4 +1,4 @@
--- 0006: who may use the hub's HTTP endpoint, and agents that run elsewhere.
+-- 0012: who may use the hub's HTTP endpoint, and agents that run elsewhere.
 --
 -- Operator tokens open /mcp as the operator (every tool, every fleet). Only their SHA-256 is
 -- kept: `meshfleet token create --operator` prints the token once. A revoked token keeps its
