@@ -6,7 +6,8 @@ import { getAgent, type Agent } from './fleets.js';
 /** Agents whose fleet has settled and whose worktree still waits to be removed or kept. */
 export function workspacesToRetire(store: Store, limit = 64): Agent[] {
   const ids = store.all(store.sql.selectFrom('agents as a').innerJoin('fleets as f', 'f.id', 'a.fleet_id').select('a.id')
-    .where('a.workspace_state', '=', 'active').where('f.status', 'in', ['complete', 'failed']).limit(limit));
+    .where('a.workspace_state', '=', 'active').where('f.status', 'in', ['complete', 'failed'])
+    .orderBy('f.completed_at').orderBy('a.id').limit(limit));
   return ids.map((row) => getAgent(store, row.id)).filter((a): a is Agent => a !== undefined);
 }
 

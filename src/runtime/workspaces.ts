@@ -131,7 +131,7 @@ export function reportWorkspace(workspace: Workspace): WorkspaceReport {
     report.diffstat = git(workspace.repo, ['diff', '--shortstat', workspace.base, workspace.branch]).trim();
     if (existsSync(workspace.path)) report.uncommitted = uncommitted(workspace.path);
   } catch (err) {
-    report.error = `git could not read the branch: ${gitSaid(err)}`;
+    report.error = existsSync(workspace.repo) ? `git could not read the branch: ${gitSaid(err)}` : `the repository ${workspace.repo} is gone`;
   }
   return report;
 }
@@ -146,6 +146,12 @@ function uncommitted(path: string): string[] {
  * its commits stay), else keeps it. Returns the new state and, when kept, what was uncommitted.
  */
 export function retireWorkspace(workspace: Workspace): { state: 'removed' | 'kept'; uncommitted: string[] } {
+  if (!existsSync(workspace.repo)) {
+    // The repository moved or was deleted: git cannot remove the worktree; leave what is there.
+    return existsSync(workspace.path)
+      ? { state: 'kept', uncommitted: [`the repository ${workspace.repo} is gone; the folder was left as it is`] }
+      : { state: 'removed', uncommitted: [] };
+  }
   if (!existsSync(workspace.path)) {
     try { git(workspace.repo, ['worktree', 'prune']); } catch { /* the repository may be gone too */ }
     return { state: 'removed', uncommitted: [] };

@@ -109,3 +109,17 @@ describe('an agent without a worktree', () => {
     }
   });
 });
+
+describe('a worktree whose repository is gone', () => {
+  it('is kept and recorded once when its fleet settles, instead of failing every sweep', async () => {
+    const { fleet_id: fleet, agent_ids: [agent] } = await host.ok('spawn_fleet', { agents: [{ role: 'coder-a', prompt: 'clean', workspace: 'worktree', repo }] });
+    await eventually(async () => expect((await host.ok('fleet_status', { fleet_id: fleet })).fleet.status).toBe('complete'), 30_000);
+    // The sweep may already have run: what matters is that a gone repository never jams it.
+    const { rmSync } = await import('node:fs');
+    rawDatabase(host.dbPath).run("UPDATE agents SET workspace_state = 'active' WHERE id = ?", agent);
+    rmSync(repo, { recursive: true, force: true });
+    await eventually(() => expect(workspaceState(agent!)).not.toBe('active'), 20_000);
+    const { results: [result] } = await host.ok('collect_results', { fleet_id: fleet });
+    expect(result.workspace.error).toMatch(/the repository .* is gone/);
+  });
+});
