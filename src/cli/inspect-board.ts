@@ -3,7 +3,7 @@
 // (snake_case, always present, null when unknown; documented in the README).
 import type { CouncilOverview, FleetBoard, ReservationOverview, TaskOverview } from '../mesh/overview.js';
 import { fleetJson } from './inspect-json.js';
-import { cell, clock, duration, heading, paint, paintStatus, table, type Style } from './table.js';
+import { cell, clock, duration, paint, paintStatus, section, table, type Style } from './table.js';
 
 export const taskJson = (t: TaskOverview) => ({
   task_id: t.id, title: t.title, status: t.status, priority: t.priority, claimed_by: t.claimedBy, lease_expires_at: t.leaseExpiresAt,
@@ -24,8 +24,6 @@ export const councilJson = (c: CouncilOverview) => ({
 
 export const boardJson = (b: FleetBoard, now: number) => ({ fleet: fleetJson(b.fleet, now), tasks: b.tasks.map(taskJson), tasks_total: b.total });
 
-const section = (style: Style, title: string, count: string, body: string, empty: string): string =>
-  `${heading(style, title, count)}\n${body === '' ? paint(style, 'dim', empty) : body}\n`;
 
 /** "task-a (done), task-b" with the ones not done in bold: what it still waits for stands out. */
 function dependencies(style: Style, t: TaskOverview): string {

@@ -4,7 +4,7 @@ import type { RouteMatch } from '../routing/route-work.js';
 import type { AgentCounts } from '../store/read-model.js';
 import type { Metrics } from '../store/metrics-query.js';
 import { councilsText, reservationsText } from './inspect-board.js';
-import { cell, clock, duration, heading, paint, paintStatus, table, type Style } from './table.js';
+import { cell, clock, duration, paint, paintStatus, section, table, type Style } from './table.js';
 
 const COUNTED: (keyof Omit<AgentCounts, 'total'>)[] = ['running', 'pending', 'complete', 'failed', 'interrupted'];
 
@@ -43,8 +43,6 @@ function eventTable(style: Style, events: EventEntry[]): string {
   ]));
 }
 
-const section = (style: Style, title: string, count: string, body: string, empty: string): string =>
-  `${heading(style, title, count)}\n${body === '' ? paint(style, 'dim', empty) : body}\n`;
 
 const shown = (n: number, total?: number): string => (total === undefined || total === n ? `(${n})` : `(last ${n} of ${total})`);
 
