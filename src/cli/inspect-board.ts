@@ -25,9 +25,18 @@ export const councilJson = (c: CouncilOverview) => ({
 export const boardJson = (b: FleetBoard, now: number) => ({ fleet: fleetJson(b.fleet, now), tasks: b.tasks.map(taskJson), tasks_total: b.total });
 
 
-/** "task-a (done), task-b" with the ones not done in bold: what it still waits for stands out. */
+/** Dependencies a row names; the rest are counted (--json lists them all). */
+const DEPENDENCIES_SHOWN = 4;
+
+/**
+ * "task-a (done), task-b (claimed)": the ones not done first, in bold, so what it still waits for
+ * stands out; at most DEPENDENCIES_SHOWN, then "+N more".
+ */
 function dependencies(style: Style, t: TaskOverview): string {
-  return t.dependsOn.map((d) => (d.status === 'done' ? `${cell(d.taskId)} (done)` : paint(style, 'bold', `${cell(d.taskId)} (${d.status})`))).join(', ');
+  const ordered = [...t.dependsOn.filter((d) => d.status !== 'done'), ...t.dependsOn.filter((d) => d.status === 'done')];
+  const named = ordered.slice(0, DEPENDENCIES_SHOWN)
+    .map((d) => (d.status === 'done' ? `${cell(d.taskId)} (done)` : paint(style, 'bold', `${cell(d.taskId)} (${d.status})`)));
+  return [...named, ...(ordered.length > DEPENDENCIES_SHOWN ? [`+${ordered.length - DEPENDENCIES_SHOWN} more`] : [])].join(', ');
 }
 
 function claimCell(t: TaskOverview, now: number): string {

@@ -12,6 +12,7 @@ let snapshot: string;
 let fleetId: string, coder: string, styler: string, lead: string;
 let schema: string, api: string, ui: string;
 let pending: string, ratified: string, handoff: string;
+let wide: { fleetId: string; last: string; firsts: string[] };
 
 beforeAll(async () => {
   // Agents that stay running (a sleep) until the harness closes, so they may hold claims and reservations.
@@ -45,6 +46,15 @@ beforeAll(async () => {
   await h.ok('receipt', { agent_id: coder, message_id: handoff, action: 'seen' });
   await h.ok('receipt', { agent_id: coder, message_id: handoff, action: 'started', note: 'on it' });
 
+  // Another fleet: one task waiting for six.
+  const { fleet_id: wideFleet } = await h.ok('spawn_fleet', { agents: [{ role: 'solo', prompt: 'x' }] });
+  const made = await h.ok('create_tasks', { fleet_id: wideFleet, tasks: [
+    ...Array.from({ length: 6 }, (_, i) => ({ ref: `p${i}`, title: `part ${i}`, description: 'x' })),
+    { title: 'assemble', description: 'x', depends_on: ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'] },
+  ] });
+  const ids = made.tasks.map((t: { task_id: string }) => t.task_id) as string[];
+  wide = { fleetId: wideFleet, last: ids[6]!, firsts: ids.slice(0, 6) };
+
   // A consistent copy the live fleet cannot change under us: every assertion reads it, and it must stay byte for byte.
   snapshot = join(h.dir, 'snapshot.db');
   rawDatabase(h.dbPath).run('VACUUM INTO ?', snapshot);
@@ -73,7 +83,7 @@ describe('meshfleet inspect --tasks FLEET', () => {
     expect(cells(out, schema)).toEqual([schema, 'Write the schema', 'done', '2', `${coder} (finished)`, 'schema.sql⏎with two tables']);
     expect(cells(out, api)).toEqual([api, 'Build the API', 'claimed', '0', expect.stringMatching(new RegExp(`^${styler} \\(\\d+m( \\d+s)? left\\)$`)),
       `${schema} (done)`]);
-    expect(cells(out, ui)).toEqual([ui, 'Build the UI', 'open', '-1', `${schema} (done), ${api} (claimed)`]);
+    expect(cells(out, ui)).toEqual([ui, 'Build the UI', 'open', '-1', `${api} (claimed), ${schema} (done)`]); // what it waits for first
   });
 
   it('--json: fleet, tasks, tasks_total, with waiting_on naming the dependencies not done', () => {
@@ -101,6 +111,14 @@ describe('meshfleet inspect --tasks FLEET', () => {
       stderr: `meshfleet: No fleet "fleet-nope" in ${snapshot}.\n  Run \`meshfleet inspect\` to list the fleets, and pass one of their ids.\n` });
     expect(runCli(['inspect', '--db', snapshot, '--tasks', fleetId, '--metrics'])).toMatchObject({ code: 2 });
     expect(runCli(['inspect', '--db', snapshot, '--tasks', ' '])).toMatchObject({ code: 2, stderr: "meshfleet: --tasks needs an id. Run 'meshfleet --help'.\n" });
+  });
+});
+
+describe('a task with many dependencies', () => {
+  it('names four in its row and counts the rest; --json lists them all', () => {
+    const out = ok('--tasks', wide.fleetId);
+    expect(cells(out, wide.last)).toEqual([wide.last, 'assemble', 'open', '0', `${wide.firsts.slice(0, 4).map((id) => `${id} (open)`).join(', ')}, +2 more`]);
+    expect(json('--tasks', wide.fleetId).tasks[6].waiting_on).toEqual(wide.firsts);
   });
 });
 
@@ -141,7 +159,7 @@ describe('meshfleet inspect --fleet ID: reservations, councils, receipts', () =>
 describe('only reads', () => {
   it('every new view, as text and --json, leaves the database byte for byte as it was', () => {
     const before = { sha: sha256(snapshot), rows: dumpDatabase(snapshot) };
-    for (const args of [['--tasks', fleetId], ['--fleet', fleetId]]) {
+    for (const args of [['--tasks', fleetId], ['--tasks', wide.fleetId], ['--fleet', fleetId]]) {
       ok(...args);
       ok(...args, '--json');
     }
