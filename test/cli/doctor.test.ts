@@ -223,17 +223,22 @@ describe('meshfleet doctor and the hub', () => {
 
   it('names a live hub (pid, since, listen address, log), and changes no file of the database', async () => {
     healthyDatabase();
-    // As `serve` starts one: with --log (this build's hub has no HTTP endpoint yet, so listen stays empty).
+    // As `serve` starts one: with --log; it listens on a free loopback port for MCP over HTTP.
     const log = join(dir, 'hub.log');
     const hub = startNode([CLI, 'hub', '--db', dbPath, '--log', log], hostEnv(dir));
-    const lease = await liveHub(dbPath);
+    // The lease is taken first; the address is written once the endpoint listens.
+    const lease = await eventually(async () => {
+      const held = await liveHub(dbPath);
+      expect(held.listen).not.toBeNull();
+      return held;
+    });
     expect(lease.pid).toBe(hub.child.pid);
     const main = sha256(dbPath);
     const { code, report } = doctor();
     expect(code).toBe(0);
     expect(line(report, 'hub')).toEqual({
       check: 'hub', status: 'ok',
-      detail: `hub pid ${lease.pid} since ${new Date(lease.started_at).toISOString()}, listening on nothing (no HTTP endpoint), log ${log}`,
+      detail: expect.stringMatching(new RegExp(`^hub pid ${lease.pid} since ${new Date(lease.started_at).toISOString().replace(/[.]/g, '\\.')}, listening on 127\\.0\\.0\\.1:\\d+, log ${log.replace(/[.]/g, '\\.')}$`)),
     });
     expect(line(report, 'waiting agents')).toMatchObject({ status: 'ok' });
     // The hub's heartbeat writes the -wal; the main file only changes at a checkpoint, which doctor never runs.
