@@ -5,6 +5,7 @@ import type { AgentInbox, AgentOverview, EventEntry, FleetDetail, FleetOverview,
 import { routeMatchJson } from '../mcp/routing.js';
 import type { RouteMatch } from '../routing/route-work.js';
 import type { Metrics } from '../store/metrics-query.js';
+import { councilJson, reservationJson } from './inspect-board.js';
 
 const FLEET_STATUSES = ['pending', 'running', 'complete', 'failed'] as const;
 const AGENT_STATUSES = ['pending', 'running', 'complete', 'failed', 'interrupted'] as const;
@@ -23,6 +24,7 @@ export const agentJson = (a: AgentOverview) => ({
 export const messageJson = (m: MessageOverview) => ({
   message_id: m.id, from_agent_id: m.fromAgentId, to_agent_id: m.toAgentId, type: m.type, payload_head: m.payloadHead,
   payload_chars: m.payloadChars, correlation_id: m.correlationId, sent_at: m.sentAt, recipients: m.recipients, pending: m.pending,
+  receipts: m.receipts,
 });
 
 export const inboxJson = (e: InboxEntry) => ({
@@ -50,7 +52,7 @@ export const overviewJson = (o: MeshOverview, now: number) => ({
 
 export const fleetDetailJson = (d: FleetDetail, now: number) => ({
   fleet: fleetJson(d.fleet, now), agents: d.agents.map(agentJson), messages: d.messages.map(messageJson), messages_total: d.messagesTotal,
-  events: d.events.map(eventJson),
+  events: d.events.map(eventJson), reservations: d.reservations.map((r) => reservationJson(r, now)), councils: d.councils.map(councilJson),
 });
 
 export const inboxViewJson = (i: AgentInbox) => ({ agent: agentJson(i.agent), messages: i.entries.map(inboxJson), pending_total: i.total });

@@ -3,7 +3,8 @@ import type { AgentInbox, AgentOverview, EventEntry, FleetDetail, FleetOverview,
 import type { RouteMatch } from '../routing/route-work.js';
 import type { AgentCounts } from '../store/read-model.js';
 import type { Metrics } from '../store/metrics-query.js';
-import { cell, clock, duration, heading, paint, paintStatus, table, type Style } from './table.js';
+import { councilsText, reservationsText } from './inspect-board.js';
+import { cell, clock, duration, paint, paintStatus, section, table, type Style } from './table.js';
 
 const COUNTED: (keyof Omit<AgentCounts, 'total'>)[] = ['running', 'pending', 'complete', 'failed', 'interrupted'];
 
@@ -42,8 +43,6 @@ function eventTable(style: Style, events: EventEntry[]): string {
   ]));
 }
 
-const section = (style: Style, title: string, count: string, body: string, empty: string): string =>
-  `${heading(style, title, count)}\n${body === '' ? paint(style, 'dim', empty) : body}\n`;
 
 const shown = (n: number, total?: number): string => (total === undefined || total === n ? `(${n})` : `(last ${n} of ${total})`);
 
@@ -56,7 +55,7 @@ export function overviewText(style: Style, db: string, o: MeshOverview, now: num
       o.recentAgents.length === 0 ? '' : agentTable(style, o.recentAgents, true), 'No agents.'),
     section(style, 'RECENT EVENTS', `(${o.recentEvents.length}, oldest first)`,
       o.recentEvents.length === 0 ? '' : eventTable(style, o.recentEvents), 'No events.'),
-    `${paint(style, 'dim', 'More: --fleet ID, --inbox AGENT, --events N, --metrics, --routing "task"; --json for scripts.')}\n`,
+    `${paint(style, 'dim', 'More: --fleet ID, --tasks FLEET, --inbox AGENT, --events N, --metrics, --routing "task"; --json for scripts.')}\n`,
   ].join('\n');
 }
 
@@ -68,14 +67,16 @@ export function fleetText(style: Style, d: FleetDetail, now: number): string {
       + `${f.timeoutMs === null ? '' : `, timeout ${duration(f.timeoutMs)}`}`,
     `${f.agents.total} agent${f.agents.total === 1 ? '' : 's'}: ${agentsByStatus(style, f.agents)}; ${f.messages} message${f.messages === 1 ? '' : 's'}`,
   ];
-  const messages = table(style, ['TIME (UTC)', 'FROM', 'TO', 'TYPE', 'UNACKED', 'PAYLOAD'], d.messages.map((m) => [
+  const messages = table(style, ['TIME (UTC)', 'FROM', 'TO', 'TYPE', 'UNACKED', 'RECEIPTS', 'PAYLOAD'], d.messages.map((m) => [
     clock(m.sentAt), cell(m.fromAgentId), cell(m.toAgentId === '*' ? '* (all)' : m.toAgentId), cell(m.type, 16),
-    `${m.pending}/${m.recipients}`, cell(m.payloadHead, 80),
+    `${m.pending}/${m.recipients}`, String(m.receipts), cell(m.payloadHead, 80),
   ]));
   return [
     `${facts.join('\n')}\n`,
     section(style, 'AGENTS', `(${d.agents.length}, in spawn order)`, d.agents.length === 0 ? '' : agentTable(style, d.agents, false), 'No agents.'),
     section(style, 'MESSAGES', shown(d.messages.length, d.messagesTotal), d.messages.length === 0 ? '' : messages, 'No messages.'),
+    reservationsText(style, d.reservations, now),
+    councilsText(style, d.councils),
     section(style, 'EVENTS', `(last ${d.events.length})`, d.events.length === 0 ? '' : eventTable(style, d.events), 'No events.'),
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { MAX_TASK_CHARS, MAX_TOP_N } from '../mesh/limits.js';
-import { agentInbox, fleetDetail, meshOverview } from '../mesh/overview.js';
+import { agentInbox, fleetBoard, fleetDetail, meshOverview } from '../mesh/overview.js';
 import { routeWork } from '../routing/route-work.js';
 import { readMetrics } from '../store/metrics-query.js';
 import type { Store } from '../store/open.js';
@@ -11,6 +11,7 @@ import { openForReading } from './read-database.js';
 import {
   eventJson, fleetDetailJson, inboxViewJson, metricsJson, overviewJson, routingJson,
 } from './inspect-json.js';
+import { boardJson, boardText } from './inspect-board.js';
 import { eventsText, fleetText, inboxText, metricsText, overviewText, routingText } from './inspect-text.js';
 import { styleFor } from './table.js';
 
@@ -19,14 +20,16 @@ export const MAX_INSPECT_ROWS = 10_000;
 const DEFAULT_ROWS = 50;
 /** Recent agents and events under the fleet list, and a fleet's last events. */
 const RECENT = 10;
-const VIEWS = ['fleet', 'inbox', 'events', 'metrics', 'routing'] as const;
+const VIEWS = ['fleet', 'tasks', 'inbox', 'events', 'metrics', 'routing'] as const;
 
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'Show fleets, a fleet\'s agents and messages, an inbox, events, metrics, routing (--json for scripts)',
-  usage: 'meshfleet inspect [--db PATH] [--fleet ID | --inbox AGENT | --events N | --metrics | --routing "task"] [--json]\n\n'
+  usage: 'meshfleet inspect [--db PATH] [--fleet ID | --tasks FLEET | --inbox AGENT | --events N | --metrics | --routing "task"] [--json]\n\n'
     + 'Without a view: the fleets (newest first), the agents started last and the last events.\n'
-    + '  --fleet ID        a fleet: its agents (attempts, pid, output), messages and events\n'
+    + '  --fleet ID        a fleet: its agents (attempts, pid, output), messages (with receipts), events,\n'
+    + '                    live file reservations and councils\n'
+    + '  --tasks FLEET     a fleet\'s task board: status, priority, claim, dependencies, result\n'
     + '  --inbox AGENT     an agent\'s unacknowledged messages (read here, nothing is marked read)\n'
     + '  --events N        the last N events\n'
     + '  --metrics         totals, success rate, mean durations, messages per fleet\n'
@@ -40,7 +43,7 @@ export const inspectCommand: Command = {
       args,
       allowPositionals: true,
       options: {
-        db: { type: 'string' }, fleet: { type: 'string' }, inbox: { type: 'string' }, events: { type: 'string' },
+        db: { type: 'string' }, fleet: { type: 'string' }, tasks: { type: 'string' }, inbox: { type: 'string' }, events: { type: 'string' },
         metrics: { type: 'boolean', default: false }, routing: { type: 'string' }, top: { type: 'string' }, limit: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
@@ -54,7 +57,7 @@ export const inspectCommand: Command = {
     const limit = wholeNumberFlag('--limit', values.limit, DEFAULT_ROWS, MAX_INSPECT_ROWS);
     const eventCount = wholeNumberFlag('--events', values.events, RECENT, MAX_INSPECT_ROWS);
     const top = wholeNumberFlag('--top', values.top, 5, MAX_TOP_N);
-    for (const [flag, value] of [['--fleet', values.fleet], ['--inbox', values.inbox]] as const) {
+    for (const [flag, value] of [['--fleet', values.fleet], ['--tasks', values.tasks], ['--inbox', values.inbox]] as const) {
       if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} needs an id.`);
     }
     if (values.routing !== undefined && values.routing.length > MAX_TASK_CHARS) {
@@ -77,7 +80,7 @@ export const inspectCommand: Command = {
 };
 
 interface Wanted {
-  fleet?: string; inbox?: string; routing?: string;
+  fleet?: string; tasks?: string; inbox?: string; routing?: string;
   limit: number; eventCount: number; top: number; now: number;
 }
 
@@ -86,8 +89,12 @@ type Rendered = { json: () => object; text: (style: ReturnType<typeof styleFor>)
 function render(store: Store, view: (typeof VIEWS)[number] | undefined, w: Wanted): Rendered {
   switch (view) {
     case 'fleet': {
-      const detail = fleetDetail(store, w.fleet!, { messages: w.limit, events: w.eventCount });
+      const detail = fleetDetail(store, w.fleet!, { messages: w.limit, events: w.eventCount, now: w.now });
       return { json: () => fleetDetailJson(detail, w.now), text: (s) => fleetText(s, detail, w.now) };
+    }
+    case 'tasks': {
+      const board = fleetBoard(store, w.tasks!, w.limit);
+      return { json: () => boardJson(board, w.now), text: (s) => boardText(s, board, w.now) };
     }
     case 'inbox': {
       const inbox = agentInbox(store, w.inbox!, w.limit);

@@ -74,6 +74,10 @@ function fit(style: Style, text: string): string {
 /** A section title with a count, as people scan for them. */
 export const heading = (style: Style, title: string, note = ''): string => `${paint(style, 'bold', title)}${note === '' ? '' : ` ${paint(style, 'dim', note)}`}`;
 
+/** A heading over a table, or over `empty` (dim) when there is no table. */
+export const section = (style: Style, title: string, count: string, body: string, empty: string): string =>
+  `${heading(style, title, count)}\n${body === '' ? paint(style, 'dim', empty) : body}\n`;
+
 /** 2h 5m, 3m 12s, 41s, 850 ms: how long ago or how long, to the two largest units. */
 export function duration(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return '';

@@ -7,9 +7,13 @@ import {
   agentOverview, fleetAgentOverviews, fleetMessages, fleetOverviews, inboxEntries, recentAgentOverviews, recentEvents,
   type AgentOverview, type EventEntry, type FleetOverview, type InboxEntry, type MessageOverview,
 } from '../store/read-model.js';
+import {
+  fleetCouncils, fleetTasks, liveReservations, type CouncilOverview, type ReservationOverview, type TaskOverview,
+} from '../store/board-read.js';
 import { MeshError } from './errors.js';
 import { quote } from './limits.js';
 
+export type { CouncilOverview, ReservationOverview, TaskDependency, TaskOverview } from '../store/board-read.js';
 export type { AgentOverview, EventEntry, FleetOverview, InboxEntry, MessageOverview } from '../store/read-model.js';
 
 export interface MeshOverview {
@@ -25,6 +29,17 @@ export interface FleetDetail {
   messages: MessageOverview[];
   messagesTotal: number;
   events: EventEntry[];
+  /** File reservations live at the moment read, soonest to expire first. */
+  reservations: ReservationOverview[];
+  /** The last councils, oldest of them first. */
+  councils: CouncilOverview[];
+}
+
+export interface FleetBoard {
+  fleet: FleetOverview;
+  /** The first tasks in creation order, and how many the fleet has. */
+  tasks: TaskOverview[];
+  total: number;
 }
 
 export interface AgentInbox {
@@ -43,17 +58,32 @@ export function meshOverview(store: Store, limits: { fleets: number; agents: num
   }));
 }
 
-export function fleetDetail(store: Store, fleetId: string, limits: { messages: number; events: number }): FleetDetail {
+export function fleetDetail(store: Store, fleetId: string, limits: { messages: number; events: number; now?: number }): FleetDetail {
   return store.read(() => readFleetDetail(store, fleetId, limits));
 }
 
-function readFleetDetail(store: Store, fleetId: string, limits: { messages: number; events: number }): FleetDetail {
+function knownFleet(store: Store, fleetId: string): FleetOverview {
   const [fleet] = fleetOverviews(store, 1, fleetId);
   if (fleet === undefined) {
     throw new MeshError('not_found', `No fleet ${quote(fleetId)} in ${store.path}.`, 'Run `meshfleet inspect` to list the fleets, and pass one of their ids.');
   }
+  return fleet;
+}
+
+function readFleetDetail(store: Store, fleetId: string, limits: { messages: number; events: number; now?: number }): FleetDetail {
+  const fleet = knownFleet(store, fleetId);
   const { messages, total } = fleetMessages(store, fleetId, limits.messages);
-  return { fleet, agents: fleetAgentOverviews(store, fleetId), messages, messagesTotal: total, events: recentEvents(store, limits.events, fleetId) };
+  // Lists as long as the message list: a fleet holds at most a bounded number of either in practice.
+  return {
+    fleet, agents: fleetAgentOverviews(store, fleetId), messages, messagesTotal: total, events: recentEvents(store, limits.events, fleetId),
+    reservations: liveReservations(store, fleetId, limits.now ?? Date.now(), Math.max(limits.messages, 1)),
+    councils: fleetCouncils(store, fleetId, Math.max(limits.messages, 1)),
+  };
+}
+
+/** A fleet's task board: its first `limit` tasks in creation order, each with its claim and dependencies. */
+export function fleetBoard(store: Store, fleetId: string, limit: number): FleetBoard {
+  return store.read(() => ({ fleet: knownFleet(store, fleetId), ...fleetTasks(store, fleetId, limit) }));
 }
 
 export function agentInbox(store: Store, agentId: string, limit: number): AgentInbox {

@@ -50,6 +50,8 @@ export interface MessageOverview {
   recipients: number;
   /** Recipients that have not acknowledged it. */
   pending: number;
+  /** Receipts recorded for it (one per agent and action). */
+  receipts: number;
 }
 
 export interface InboxEntry {
@@ -141,6 +143,8 @@ export function fleetMessages(store: Store, fleetId: string, limit: number): { m
     eb.selectFrom('deliveries').select((d) => d.fn.countAll<number>().as('n')).whereRef('deliveries.message_seq', '=', 'messages.seq').as('recipients'),
     eb.selectFrom('deliveries').select((d) => d.fn.countAll<number>().as('n')).whereRef('deliveries.message_seq', '=', 'messages.seq')
       .where('deliveries.acked', '=', sql.lit(0)).as('pending'),
+    // receipts' primary key (message_id, agent_id, action): one index range per message.
+    eb.selectFrom('receipts').select((r) => r.fn.countAll<number>().as('n')).whereRef('receipts.message_id', '=', 'messages.id').as('receipts'),
   ]).where('fleet_id', '=', fleetId).orderBy('seq', 'desc').limit(limit));
   const total = store.first(store.sql.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('fleet_id', '=', fleetId))?.n ?? 0;
   return {
@@ -148,7 +152,7 @@ export function fleetMessages(store: Store, fleetId: string, limit: number): { m
     messages: rows.reverse().map((row) => ({
       seq: row.seq, id: row.id, fleetId: row.fleet_id, fromAgentId: row.from_agent_id, toAgentId: row.to_agent_id, type: row.type,
       payloadHead: row.payload_head, payloadChars: row.payload_chars, correlationId: row.correlation_id, sentAt: row.sent_at,
-      recipients: row.recipients ?? 0, pending: row.pending ?? 0,
+      recipients: row.recipients ?? 0, pending: row.pending ?? 0, receipts: row.receipts ?? 0,
     })),
   };
 }

@@ -35,7 +35,7 @@ function seed(): { fleetId: string; agentIds: string[] } {
 }
 
 const views = (fleetId: string, agentId: string): string[][] => [
-  [], ['--fleet', fleetId], ['--inbox', agentId], ['--events', '5'], ['--metrics'], ['--routing', 'react work'],
+  [], ['--fleet', fleetId], ['--tasks', fleetId], ['--inbox', agentId], ['--events', '5'], ['--metrics'], ['--routing', 'react work'],
 ];
 
 describe('meshfleet inspect only reads', () => {
@@ -69,7 +69,11 @@ describe('meshfleet inspect only reads', () => {
     const sha = sha256(dbPath);
     const result = runCli(['inspect', '--db', dbPath, '--fleet', fleetId, '--json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).messages_total).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ messages_total: 1, reservations: [], councils: [] });
+    // Before the task board: a board with no tasks, not an error.
+    const board = runCli(['inspect', '--db', dbPath, '--tasks', fleetId, '--json']);
+    expect(board.stderr).toBe('');
+    expect(JSON.parse(board.stdout)).toMatchObject({ tasks: [], tasks_total: 0 });
     expect(sha256(dbPath)).toBe(sha);
     expect(queryDb(dbPath, 'SELECT max(version) AS v FROM meshfleet_migrations')).toEqual([{ v: 5 }]);
   });

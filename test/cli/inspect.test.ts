@@ -85,7 +85,7 @@ describe('meshfleet inspect --fleet ID', () => {
       expect.any(String), '0', 'planner > coder > reviewer']);
     const messages = out.slice(out.indexOf('MESSAGES'));
     const handoff = messages.split('\n').find((l) => l.includes(`${coder}  ${reviewer}`));
-    expect(handoff?.trim().split(/ {2,}/).slice(1)).toEqual([coder, reviewer, 'handoff', '0/1', 'planner > coder']);
+    expect(handoff?.trim().split(/ {2,}/).slice(1)).toEqual([coder, reviewer, 'handoff', '0/1', '0', 'planner > coder']);
   });
 
   it('shows a failed agent\'s attempts and error', () => {
@@ -97,12 +97,13 @@ describe('meshfleet inspect --fleet ID', () => {
 
   it('--json: fleet, agents, messages, messages_total, events', () => {
     const answer = json('--fleet', mesh.live.fleetId);
-    expect(Object.keys(answer)).toEqual(['database', 'generated_at', 'fleet', 'agents', 'messages', 'messages_total', 'events']);
+    expect(Object.keys(answer)).toEqual(['database', 'generated_at', 'fleet', 'agents', 'messages', 'messages_total', 'events', 'reservations', 'councils']);
+    expect(answer).toMatchObject({ reservations: [], councils: [] });
     expect(answer.agents.map((a: { agent_id: string }) => a.agent_id)).toEqual([mesh.live.waiter, mesh.live.lead]);
     expect(answer.messages_total).toBe(2);
     expect(answer.messages[1]).toEqual({
       message_id: expect.any(String), from_agent_id: mesh.live.lead, to_agent_id: '*', type: 'alert', payload_head: 'second: everyone\nline two',
-      payload_chars: 25, correlation_id: null, sent_at: expect.any(Number), recipients: 1, pending: 1,
+      payload_chars: 25, correlation_id: null, sent_at: expect.any(Number), recipients: 1, pending: 1, receipts: 0,
     });
     expect(answer.agents[0]).toMatchObject({ status: 'running', inbox_pending: 2, attempts: 1 });
   });
@@ -119,6 +120,15 @@ describe('meshfleet inspect --fleet ID', () => {
       code: 1, stdout: '',
       stderr: `meshfleet: No fleet "fleet-nope" in ${mesh.dbPath}.\n  Run \`meshfleet inspect\` to list the fleets, and pass one of their ids.\n`,
     });
+  });
+});
+
+describe('meshfleet inspect --tasks FLEET', () => {
+  it('a fleet without tasks says how tasks are made', () => {
+    const out = ok('--tasks', mesh.pipeline.fleetId);
+    expect(out).toContain('TASKS (0), in creation order');
+    expect(out).toContain('No tasks. A lead creates them with create_task or create_tasks.');
+    expect(json('--tasks', mesh.pipeline.fleetId)).toMatchObject({ tasks: [], tasks_total: 0 });
   });
 });
 
