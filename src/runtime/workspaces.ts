@@ -142,8 +142,8 @@ function uncommitted(path: string): string[] {
 }
 
 /**
- * After the fleet settled: removes the worktree when nothing in it is uncommitted (the branch and
- * its commits stay), else keeps it. Returns the new state and, when kept, what was uncommitted.
+ * After the fleet settled: removes the worktree when nothing in it is uncommitted or ignored (the
+ * branch and its commits stay), else keeps it. Returns the new state and, when kept, what was uncommitted.
  */
 export function retireWorkspace(workspace: Workspace): { state: 'removed' | 'kept'; uncommitted: string[] } {
   if (!existsSync(workspace.repo)) {
@@ -156,8 +156,10 @@ export function retireWorkspace(workspace: Workspace): { state: 'removed' | 'kep
     try { git(workspace.repo, ['worktree', 'prune']); } catch { /* the repository may be gone too */ }
     return { state: 'removed', uncommitted: [] };
   }
-  const left = uncommitted(workspace.path);
-  if (left.length > 0) return { state: 'kept', uncommitted: left };
+  // Ignored files count too: git would delete a .env or build output with the worktree, and they
+  // exist nowhere else. `!! path` lines name them.
+  const left = git(workspace.path, ['status', '--porcelain', '--ignored']);
+  if (left !== '') return { state: 'kept', uncommitted: left.split('\n').slice(0, 50) };
   git(workspace.repo, ['worktree', 'remove', workspace.path]);
   return { state: 'removed', uncommitted: [] };
 }

@@ -11,7 +11,8 @@ import { eventually, startHarness, type Harness } from '../helpers/mesh.js';
 // Each agent appends its role to the shared file and commits on its branch; "dirty" then leaves
 // an uncommitted change behind.
 const AGENT = 'echo "$MESHFLEET_ROLE" >> app.txt && git add app.txt && git -c user.name=agent -c user.email=agent@example.invalid commit -qm "$MESHFLEET_ROLE edits"'
-  + ' && if [ "$MESHFLEET_PROMPT" = dirty ]; then echo wip >> app.txt; fi';
+  + ' && if [ "$MESHFLEET_PROMPT" = dirty ]; then echo wip >> app.txt; fi'
+  + ' && if [ "$MESHFLEET_PROMPT" = secret ]; then echo KEY=1 > .env; fi';
 
 let host: Harness;
 let repo: string;
@@ -21,6 +22,7 @@ function newRepo(path: string, commit = true): string {
   mkdirSync(path, { recursive: true });
   git(['init', '-q', '-b', 'main'], path);
   writeFileSync(join(path, 'app.txt'), 'start\n');
+  writeFileSync(join(path, '.gitignore'), '.env\n');
   if (commit) { git(['add', '.'], path); git(['commit', '-qm', 'start'], path); }
   return path;
 }
@@ -89,6 +91,18 @@ describe('workspace: "worktree"', () => {
     expect(git(['branch', '--list', 'meshfleet/*']).stdout).toBe('');
     expect(git(['worktree', 'list']).stdout.trim().split('\n')).toHaveLength(1);
     expect(rawDatabase(host.dbPath).value('SELECT count(*) FROM agents')).toBe(0);
+  });
+});
+
+describe('cleanup never deletes what exists nowhere else', () => {
+  it('keeps a worktree holding only an ignored file (a .env), and says which', async () => {
+    const { fleet_id: fleet, agent_ids: [agent] } = await host.ok('spawn_fleet', { agents: [{ role: 'coder-a', prompt: 'secret', workspace: 'worktree', repo }] });
+    await eventually(async () => expect((await host.ok('fleet_status', { fleet_id: fleet })).fleet.status).toBe('complete'), 30_000);
+    await eventually(() => expect(workspaceState(agent!)).toBe('kept'), 20_000);
+    const path = rawDatabase(host.dbPath).value<string>('SELECT workspace_path FROM agents WHERE id = ?', agent);
+    expect(readFileSync(join(path, '.env'), 'utf8')).toBe('KEY=1\n');
+    const kept = rawDatabase(host.dbPath).value<string>("SELECT data FROM events WHERE kind = 'workspace_kept'");
+    expect(JSON.parse(kept).uncommitted).toEqual(['!! .env']);
   });
 });
 
