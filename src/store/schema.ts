@@ -211,6 +211,8 @@ export interface LegacyImportTable {
 
 export interface LegacyExtraTable { kind: string; record_key: string; body: string }
 
+export type TaskStatus = 'open' | 'claimed' | 'done' | 'failed' | 'blocked';
+
 export interface TaskTable {
   seq: Generated<number>;
   id: string;
@@ -218,7 +220,7 @@ export interface TaskTable {
   title: string;
   description: string;
   priority: Generated<number>;
-  status: Generated<'open' | 'claimed' | 'done' | 'failed' | 'blocked'>;
+  status: Generated<TaskStatus>;
   created_by: string | null;
   created_at: number;
   updated_at: number;

@@ -1,25 +1,14 @@
-// The task board's statements (migration 0006), prepared on first use. "Ready" is written once,
+// The task board's statements (migration 0010), prepared on first use. "Ready" is written once,
 // here, as SQL: open, or claimed under a lease that has expired, with every dependency done.
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Selectable } from 'kysely';
+import type { TaskStatus, TaskTable } from './schema.js';
 import { lazy } from './statements.js';
 
-export type TaskStatus = 'open' | 'claimed' | 'done' | 'failed' | 'blocked';
+export type { TaskStatus } from './schema.js';
 
-export interface TaskRow {
-  seq: number;
-  id: string;
-  fleet_id: string;
-  title: string;
-  description: string;
-  priority: number;
-  status: TaskStatus;
-  created_by: string | null;
-  created_at: number;
-  updated_at: number;
-  finished_by: string | null;
-  finished_at: number | null;
-  result: string | null;
-  blocked_reason: string | null;
+/** A task's row (table `tasks`) with its claim and readiness, as the board's queries return it. */
+export interface TaskRow extends Selectable<TaskTable> {
   claimed_by: string | null;
   claimed_at: number | null;
   lease_expires_at: number | null;

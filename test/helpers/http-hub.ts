@@ -8,6 +8,7 @@ import { createToolDeps } from '../../src/mcp/server.js';
 import { createOperatorToken } from '../../src/mesh/operator-tokens.js';
 import { openStore, type Store } from '../../src/store/open.js';
 import { tempDir } from './files.js';
+import { toolCalls } from './mesh.js';
 import { TEST_AGENT } from './runtime.js';
 
 export interface TestHub {
@@ -67,23 +68,8 @@ export async function startTestHub(options: HttpEndpointOptions = {}): Promise<T
 export async function connectHttp(mcpUrl: string, token: string): Promise<HttpClient> {
   const client = new Client({ name: 'remote-test-client', version: '0.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-  const call = async (name: string, args: Record<string, unknown> = {}) => {
-    const result = await client.callTool({ name, arguments: args });
-    const content = result.content as { type: string; text: string }[];
-    return { isError: result.isError === true, json: JSON.parse(content[0]!.text) };
-  };
   return {
-    client, call,
-    ok: async (name, args) => {
-      const r = await call(name, args);
-      if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.json)}`);
-      return r.json;
-    },
-    fails: async (name, args) => {
-      const r = await call(name, args);
-      if (!r.isError) throw new Error(`${name} should have failed: ${JSON.stringify(r.json)}`);
-      return r.json.error as string;
-    },
+    client, ...toolCalls(client),
     close: () => client.close(),
   };
 }

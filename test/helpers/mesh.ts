@@ -22,6 +22,30 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** call / ok / fails over any connected MCP client: one text item of JSON per answer, errors as {"error"}. */
+export function toolCalls(client: Client): Pick<Harness, 'call' | 'ok' | 'fails'> {
+  const call = async (name: string, args: Record<string, unknown> = {}) => {
+    const result = await client.callTool({ name, arguments: args });
+    const content = result.content as { type: string; text: string }[];
+    expect(content).toHaveLength(1);
+    return { isError: result.isError === true, json: JSON.parse(content[0]!.text) };
+  };
+  return {
+    call,
+    ok: async (name, args) => {
+      const r = await call(name, args);
+      if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.json)}`);
+      return r.json;
+    },
+    fails: async (name, args) => {
+      const r = await call(name, args);
+      if (!r.isError) throw new Error(`${name} should have failed: ${JSON.stringify(r.json)}`);
+      expect(Object.keys(r.json)).toEqual(['error']);
+      return r.json.error as string;
+    },
+  };
+}
+
 /** A real server on a real database file, reached through the SDK's in-memory client pair. */
 export async function startHarness(config: Partial<ServerConfig> = {}, existing?: { dir: string; dbPath: string }, storeOptions: OpenOptions = {}): Promise<Harness> {
   const temp = existing === undefined ? tempDir() : undefined;
@@ -45,25 +69,8 @@ export async function startHarness(config: Partial<ServerConfig> = {}, existing?
   await server.connect(serverSide);
   const client = new Client({ name: 'test-host', version: '0.0.0' });
   await client.connect(clientSide);
-  const call = async (name: string, args: Record<string, unknown> = {}) => {
-    const result = await client.callTool({ name, arguments: args });
-    const content = result.content as { type: string; text: string }[];
-    expect(content).toHaveLength(1);
-    return { isError: result.isError === true, json: JSON.parse(content[0]!.text) };
-  };
   return {
-    dir, dbPath, store, client, call,
-    ok: async (name, args) => {
-      const r = await call(name, args);
-      if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.json)}`);
-      return r.json;
-    },
-    fails: async (name, args) => {
-      const r = await call(name, args);
-      if (!r.isError) throw new Error(`${name} should have failed: ${JSON.stringify(r.json)}`);
-      expect(Object.keys(r.json)).toEqual(['error']);
-      return r.json.error as string;
-    },
+    dir, dbPath, store, client, ...toolCalls(client),
     close: async () => {
       await client.close();
       await deps.close();
