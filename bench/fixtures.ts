@@ -101,3 +101,12 @@ function checkpointEmpty(db: BetterSqlite3.Database): void {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
 }
+
+/**
+ * Marks every pending agent complete. The benches' agents are rows, not processes: left pending, the
+ * hub a served store starts would try to run each one, loading the machine and changing their
+ * status under the measurement.
+ */
+export function settleAgents(store: Store): void {
+  bulkWrite(store, (db) => db.prepare("UPDATE agents SET status = 'complete', completed_at = ? WHERE status = 'pending'").run(Date.now()));
+}

@@ -13,7 +13,7 @@ import { routeWork } from '../src/routing/route-work.js';
 import { parseTaxonomy, setTaxonomy, writeTaxonomy } from '../src/routing/taxonomy.js';
 import { openStore, type Store } from '../src/store/open.js';
 import { packageRoot } from '../src/store/package-root.js';
-import { bulkAcknowledgedMessages, scratchDir } from './fixtures.js';
+import { bulkAcknowledgedMessages, scratchDir, settleAgents } from './fixtures.js';
 import { report } from './report.js';
 
 const AGENTS = 1_000;
@@ -118,6 +118,7 @@ async function fragmentHeavy(dir: string): Promise<void> {
   const store = openStore(dbPath);
   setTaxonomy(store, fragmentTaxonomy());
   seedFragmentAgents(store);
+  settleAgents(store);
   await measureRouting(store, dbPath, `${AGENTS} agents with fragment-heavy skill names, 600-node taxonomy of them`, FRAGMENT_DESCRIPTIONS);
   store.close();
 }
@@ -125,6 +126,7 @@ async function fragmentHeavy(dir: string): Promise<void> {
 function storeMillion(store: Store): void {
   const { fleet, agents: [a, b] } = createFleet(store, [{ role: 'talker', prompt: 'p' }, { role: 'listener', prompt: 'q' }]);
   bulkAcknowledgedMessages(store, MILLION, fleet.id, a!.id, b!.id);
+  settleAgents(store);
 }
 
 const DESCRIPTIONS = [
@@ -166,6 +168,7 @@ async function main(): Promise<void> {
   await replace.run();
   report(replace, '');
   seedAgents(store);
+  settleAgents(store);
 
   for (const stored of ['no messages', `${MILLION.toLocaleString('en')} messages`]) {
     if (stored !== 'no messages') {

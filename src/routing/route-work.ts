@@ -1,15 +1,17 @@
-// route_work: one query for every way each agent meets the task (route-query.ts), then the
-// arithmetic below. Every number in a score can be explained from the match list.
+// route_work: every way each agent's role and skills meet the words of a task, through the
+// synonyms and the taxonomy's closure table, scored here. The tables are read through the
+// connection's route index (src/store/route-index.ts), term by term. Every number in a score can
+// be explained from the match list.
 import { MeshError } from '../mesh/errors.js';
 import { MAX_ROUTE_WORDS } from '../mesh/limits.js';
 import { recordEvent } from '../mesh/events.js';
 import { MAX_FLEET_AGENTS } from '../mesh/fleets.js';
 import { requireAgent } from '../mesh/messages.js';
 import type { Store } from '../store/open.js';
-import type { Relation, RouteHitRow, RouteKeyword, RouteWeights } from '../store/route-query.js';
+import type { Candidate, Posting, Relation, RouteView } from '../store/route-index.js';
 import type { AgentStatus } from '../store/schema.js';
 import { normalizeTerm, tokens } from '../store/terms.js';
-import { OUTCOME_Z, outcomeFactor, roundScore, type OutcomeFactor } from './outcomes.js';
+import { outcomeFactor, roundScore, type OutcomeFactor } from './outcomes.js';
 
 /**
  * Points for a keyword met by an agent's role or skill, before synonym and distance discounts.
@@ -65,55 +67,178 @@ export interface RouteMatch {
 
 const LIVE: readonly (AgentStatus | null)[] = ['pending', 'running'];
 
+/** One way a word of the description reaches a term agents may hold, and what that way is worth. */
+interface Reach {
+  /** The word as the description has it, and its place there. */
+  keyword: string;
+  position: number;
+  /** The term that met the agent's term: the word, a part of it, a synonym, or a taxonomy relative. */
+  through: string;
+  /** The term looked up in agents' roles and skills: `through`, or a synonym of it. */
+  lookup: string;
+  depth: number;
+  relation: Relation;
+  synonym: boolean;
+  /** The description side was only a part of its word. */
+  part: boolean;
+  /** Synonym, distance and part discounts together. */
+  share: number;
+  /** Whether a part of an agent's word counts: only for the word itself (or its synonym), never a part of it or a relative. */
+  meetsParts: boolean;
+}
+
+interface Hit {
+  reach: Reach;
+  posting: Posting;
+  points: number;
+}
+
 export function routeWork(store: Store, description: string, options: { topN?: number; fleetId?: string } = {}): RouteMatch[] {
   const topN = options.topN ?? 1;
   if (!Number.isInteger(topN) || topN < 1) {
     throw new MeshError('invalid', `top_n must be a whole number of at least 1; got ${topN}.`, 'Pass top_n: 1 for the best agent, or more for a ranked list.');
   }
-  const words: RouteKeyword[] = tokens(description).slice(0, MAX_ROUTE_WORDS).flatMap((t) => [
-    { keyword: t.whole, term: t.whole, part: false },
-    ...t.parts.map((p) => ({ keyword: t.whole, term: p, part: true })),
-  ]);
+  const words = tokens(description).slice(0, MAX_ROUTE_WORDS);
   if (words.length === 0) {
     throw new MeshError('invalid', 'The description has no keywords to route on.', 'Describe the work, e.g. "fix the react login form".');
   }
-  const byAgent = new Map<string, RouteHitRow[]>();
-  // Rows come agent by agent, best agent first: the order the query ranked them in.
-  for (const row of store.hot.routeHits(words, options.fleetId ?? null, topN, WEIGHTS)) {
-    const rows = byAgent.get(row.agent_id);
-    if (rows === undefined) byAgent.set(row.agent_id, [row]);
-    else rows.push(row);
-  }
-  // Each agent's reasons in the description's word order, as `matched` always listed them.
-  const position = new Map(words.map((w, i) => [w.keyword, i]));
-  const inOrder = (a: RouteHitRow, b: RouteHitRow) => position.get(a.keyword)! - position.get(b.keyword)!;
-  return [...byAgent.values()].map((rows) => scoreAgent(rows.sort(inOrder)));
+  return store.routing.read((view) => rank(view, words, options.fleetId ?? null, topN));
 }
 
-const WEIGHTS: RouteWeights = {
-  rolePoints: FIELD_POINTS.role, roleWordPoints: FIELD_POINTS.roleWord, skillPoints: FIELD_POINTS.skill, synonym: SYNONYM_DISCOUNT, decay: TAXONOMY_DECAY, sibling: SIBLING_SHARE,
-  part: PART_DISCOUNT, z: OUTCOME_Z,
-};
+/** One agent's best hit per word so far: a few words each, so a short list beats an array per word. */
+interface AgentHits {
+  agentId: string;
+  candidate: Candidate;
+  hits: Hit[];
+}
 
-function scoreAgent(rows: RouteHitRow[]): RouteMatch {
-  const reasons = rows.map(toReason);
-  const keywordScore = roundScore(reasons.reduce((sum, r) => sum + r.points, 0));
-  const first = rows[0]!;
-  const outcome = outcomeFactor(first.wins ?? 0, first.total ?? 0);
+function rank(view: RouteView, words: ReturnType<typeof tokens>, fleetId: string | null, topN: number): RouteMatch[] {
+  const { reaches, outcomeKeys } = reachesOf(view, words);
+  const agents = new Map<string, AgentHits>();
+  const consider = (reach: Reach, posting: Posting) => {
+    let agent = agents.get(posting.agentId);
+    if (agent === undefined) {
+      const candidate = view.candidate(posting.agentId);
+      if (candidate === undefined || (fleetId !== null && candidate.fleetId !== fleetId)) return;
+      agents.set(posting.agentId, agent = { agentId: posting.agentId, candidate, hits: [] });
+    }
+    const points = reach.share * fieldPoints(posting) * (posting.part ? PART_DISCOUNT : 1);
+    // An agent scores a word once, through its best match. On a tie the first stays: reaches
+    // come the word itself first, then its synonyms, then its relatives.
+    const kept = agent.hits.findIndex((h) => h.reach.position === reach.position);
+    if (kept === -1) agent.hits.push({ reach, posting, points });
+    else if (points > agent.hits[kept]!.points) agent.hits[kept] = { reach, posting, points };
+  };
+  for (const reach of reaches) {
+    const { whole, parts } = view.postings(reach.lookup);
+    for (const posting of whole) consider(reach, posting);
+    if (reach.meetsParts) for (const posting of parts) consider(reach, posting);
+  }
+  // Every candidate's score; the full match (reasons in the description's order, outcome) for the top ones only.
+  const ranked: Ranked[] = [];
+  for (const agent of agents.values()) {
+    let sum = 0;
+    for (const hit of agent.hits) sum += roundScore(hit.points);
+    const keywordScore = roundScore(sum);
+    const outcome = outcomeOf(view, agent.agentId, outcomeKeys);
+    ranked.push({ agent, keywordScore, outcome, live: LIVE.includes(agent.candidate.status), score: roundScore(keywordScore * outcome.factor) });
+  }
+  return top(ranked, topN).map((r) => match(r.agent, r.keywordScore, r.outcome));
+}
+
+interface Ranked {
+  agent: AgentHits;
+  keywordScore: number;
+  outcome: OutcomeFactor;
+  live: boolean;
+  score: number;
+}
+
+/** Live agents first, then the higher score, then the agent id: a total order, so ties always break the same way. */
+const before = (a: Ranked, b: Ranked): number =>
+  Number(b.live) - Number(a.live) || b.score - a.score || (a.agent.agentId < b.agent.agentId ? -1 : a.agent.agentId > b.agent.agentId ? 1 : 0);
+
+/** The first n in that order, without sorting them all when n is small. */
+function top(ranked: Ranked[], n: number): Ranked[] {
+  if (n * 8 >= ranked.length) return ranked.sort(before).slice(0, n);
+  const kept: Ranked[] = [];
+  for (const r of ranked) {
+    if (kept.length === n && before(r, kept[n - 1]!) >= 0) continue;
+    let i = kept.length === n ? n - 1 : kept.length;
+    while (i > 0 && before(r, kept[i - 1]!) < 0) i -= 1;
+    kept.splice(i, 0, r);
+    if (kept.length > n) kept.pop();
+  }
+  return kept;
+}
+
+/**
+ * Every way the description's words reach terms: each word, and its parts unless the word itself
+ * is a taxonomy node or has synonyms (names are matched whole first); their synonyms; the
+ * taxonomy relatives of those; and the synonyms of the relatives. Also the keys whose recorded
+ * outcomes count: the words, the parts used, and their synonyms.
+ */
+function reachesOf(view: RouteView, words: ReturnType<typeof tokens>): { reaches: Reach[]; outcomeKeys: Set<string> } {
+  const reaches: Reach[] = [];
+  const outcomeKeys = new Set<string>();
+  words.forEach((word, position) => {
+    const starts = view.known(word.whole) ? [word.whole] : [word.whole, ...word.parts];
+    starts.forEach((start, i) => {
+      const part = i > 0;
+      for (const [term, synonym] of [[start, false] as const, ...view.synonyms(start).map((s) => [s, true] as const)]) {
+        outcomeKeys.add(term);
+        const add = (through: string, depth: number, relation: Relation) => {
+          // Object literals with every field, not spreads: this runs for every relative of every word.
+          const base = (relation === 'sibling' ? SIBLING_SHARE : Math.pow(TAXONOMY_DECAY, depth)) * (part ? PART_DISCOUNT : 1);
+          const meetsParts = relation === 'same' && !part;
+          reaches.push({ keyword: word.whole, position, through, lookup: through, depth, relation, synonym, part, share: synonym ? base * SYNONYM_DISCOUNT : base, meetsParts });
+          for (const other of view.synonyms(through)) {
+            reaches.push({ keyword: word.whole, position, through, lookup: other, depth, relation, synonym: true, part, share: base * SYNONYM_DISCOUNT, meetsParts });
+          }
+        };
+        add(term, 0, 'same');
+        for (const r of view.relatives(term)) add(r.name, r.depth, r.relation);
+      }
+    });
+  });
+  return { reaches, outcomeKeys };
+}
+
+const fieldPoints = (posting: Posting): number =>
+  (posting.field === 'skill' ? FIELD_POINTS.skill : posting.wholeRole ? FIELD_POINTS.role : FIELD_POINTS.roleWord);
+
+const NO_OUTCOMES = outcomeFactor(0, 0);
+
+/** What recorded outcomes for these keys make of an agent's score. */
+function outcomeOf(view: RouteView, agentId: string, keys: ReadonlySet<string>): OutcomeFactor {
+  const tallies = view.outcomes(agentId);
+  if (tallies === undefined) return NO_OUTCOMES;
+  let wins = 0;
+  let total = 0;
+  for (const [key, tally] of tallies) {
+    if (!keys.has(key)) continue;
+    wins += tally.wins;
+    total += tally.total;
+  }
+  return outcomeFactor(wins, total);
+}
+
+function match(agent: AgentHits, keywordScore: number, outcome: OutcomeFactor): RouteMatch {
+  const { agentId, candidate } = agent;
+  const reasons = agent.hits.sort((a, b) => a.reach.position - b.reach.position).map(toReason);
   return {
-    agentId: first.agent_id, fleetId: first.fleet_id, role: first.role, status: first.status, live: LIVE.includes(first.status),
+    agentId, fleetId: candidate.fleetId, role: candidate.role, status: candidate.status, live: LIVE.includes(candidate.status),
     score: roundScore(keywordScore * outcome.factor), keywordScore, weight: outcome.factor,
     matched: reasons.map((r) => r.keyword), reasons, outcome,
   };
 }
 
-function toReason(row: RouteHitRow): MatchReason {
-  const synonym = row.dsyn === 1 || row.asyn === 1;
-  const via: MatchVia = row.depth > 0 ? (synonym ? 'synonym+taxonomy' : 'taxonomy') : synonym ? 'synonym' : 'exact';
-  const part = row.kpart === 1 ? (row.apart === 1 ? 'both' : 'keyword') : row.apart === 1 ? 'agent' : null;
+function toReason({ reach, posting, points }: Hit): MatchReason {
+  const via: MatchVia = reach.depth > 0 ? (reach.synonym ? 'synonym+taxonomy' : 'taxonomy') : reach.synonym ? 'synonym' : 'exact';
+  const part = reach.part ? (posting.part ? 'both' : 'keyword') : posting.part ? 'agent' : null;
   return {
-    keyword: row.keyword, field: row.field, matched: row.source, via, through: row.term, distance: row.depth, relation: row.relation, part,
-    points: roundScore(row.points),
+    keyword: reach.keyword, field: posting.field, matched: posting.source, via, through: reach.through, distance: reach.depth, relation: reach.relation, part,
+    points: roundScore(points),
   };
 }
 

@@ -12,6 +12,7 @@ import { StoreError } from './errors.js';
 import { prepareAuditStatements, type AuditStatements } from './ledger-audit.js';
 import { loadMigrations, migrate, readSchemaState, type Migration } from './migrator.js';
 import { prepareRetentionStatements, type RetentionStatements } from './retention-sql.js';
+import { prepareRouteIndex, type RouteIndex } from './route-index.js';
 import { prepareOutcomeStatements, type OutcomeStatements } from './routing-outcomes.js';
 import type { Schema } from './schema.js';
 import { lazy, prepareHotStatements, type HotStatements } from './statements.js';
@@ -47,8 +48,10 @@ export interface Store {
   readonly path: string;
   /** Builds typed queries; it never executes them (run them with all/first/run). */
   readonly sql: Kysely<Schema>;
-  /** Sends, inbox reads, acks, route_work's query: the hot path (statements.ts). */
+  /** Sends, inbox reads, acks: the hot path (statements.ts). */
   readonly hot: HotStatements;
+  /** What route_work reads of the routing tables, kept between calls (route-index.ts). */
+  readonly routing: RouteIndex;
   readonly capabilityTerms: CapabilityTermStatements;
   readonly outcomes: OutcomeStatements;
   readonly synonyms: SynonymStatements;
@@ -198,6 +201,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
   const tasks = lazy(() => prepareTaskStatements(db));
   const threads = lazy(() => prepareThreadStatements(db));
   const search = lazy(() => prepareSearchStatements(db));
+  const routing = lazy(() => prepareRouteIndex(db));
   const store: Store = {
     path,
     sql,
@@ -213,6 +217,7 @@ function wrap(path: string, db: BetterSqlite3.Database): Store {
     get tasks() { return tasks(); },
     get threads() { return threads(); },
     get search() { return search(); },
+    get routing() { return routing(); },
     get inTransaction() { return db.inTransaction; },
     write: <T>(fn: () => T): T => transaction.immediate(fn) as T,
     read: <T>(fn: () => T): T => transaction.deferred(fn) as T,

@@ -1,7 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { prepareInboxQuery, type InboxRow } from './inbox-query.js';
 import { prepareChainStatements } from './ledger-chain.js';
-import { prepareRouteQuery, type RouteHitRow, type RouteKeyword, type RouteWeights } from './route-query.js';
 import type { AgentStatus, FleetStatus } from './schema.js';
 
 export type { InboxRow };
@@ -71,8 +70,6 @@ export interface HotStatements {
   insertEvent(kind: string, fleetId: string | null, agentId: string | null, data: string | null, recordedAt: number): void;
   /** Changes whenever another connection commits (PRAGMA data_version): cheap, no disk read. */
   dataVersion(): number;
-  /** route_work's query: the top agents for the keywords, with their best match per keyword (route-query.ts). */
-  routeHits(keywords: readonly RouteKeyword[], fleetId: string | null, topN: number, weights: RouteWeights): RouteHitRow[];
 }
 
 export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements {
@@ -97,7 +94,6 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
     'SELECT acked FROM deliveries WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND agent_id = ?'));
   const insertEvent = lazy(() => db.prepare('INSERT INTO events (kind, fleet_id, agent_id, data, recorded_at) VALUES (?, ?, ?, ?, ?)'));
   const dataVersion = lazy(() => db.prepare('PRAGMA data_version').pluck());
-  const routeHits = lazy(() => prepareRouteQuery(db));
   const chain = lazy(() => prepareChainStatements(db));
   // A row and its link commit together; the link reads the chain's end, so it must hold the write
   // lock from that read on. Callers are inside store.write(); one that is not gets its own.
@@ -130,6 +126,5 @@ export function prepareHotStatements(db: BetterSqlite3.Database): HotStatements 
       chain().append('events', id, fleetId, [id, kind, fleetId, agentId, data, recordedAt]);
     }),
     dataVersion: () => dataVersion().get() as number,
-    routeHits: (keywords, fleetId, topN, weights) => routeHits()(keywords, fleetId, topN, weights),
   };
 }

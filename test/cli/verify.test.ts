@@ -7,7 +7,7 @@ import { createFleet } from '../../src/mesh/fleets.js';
 import { sendMessages } from '../../src/mesh/messages.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
-import { databasePerTest, rawDatabase } from '../helpers/database.js';
+import { databasePerTest, migrationsUpTo, rawDatabase } from '../helpers/database.js';
 import { dumpDatabase, FIXTURES, runCli, runCliAsync, sha256 } from '../helpers/files.js';
 
 let dir: string;
@@ -76,18 +76,23 @@ describe('meshfleet verify', () => {
     expect(report.chain.against).toEqual({ position: kept.position, chain_hash: kept.chain_hash });
   });
 
-  it('never changes the file, even one of an older schema, which it checks on a copy and says so', () => {
+  it('never changes the file it checks', () => {
     expect(runCli(['migrate', join(FIXTURES, 'ledger-v2.json'), '--db', dbPath]).code).toBe(0);
     const before = sha256(dbPath);
     const run = runCli(['verify', '--db', dbPath]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain('1 legacy import(s): their rows were chained when imported, not when the old system wrote them.');
     expect(sha256(dbPath)).toBe(before);
+  });
 
-    // Back to the schema before the chain, as an older release left it (the chain is the latest migration).
+  it('checks a file of the schema before the chain on a private upgraded copy, and leaves the file as it was', () => {
+    // As the release before the chain left a file: its schema, a fleet and a message.
     const chain = loadMigrations().find((m) => m.name.endsWith('-ledger-chain.sql'))!.version;
-    rawDatabase(dbPath).exec(`DROP TABLE ledger_chain; DELETE FROM meshfleet_migrations WHERE version >= ${chain};
-      UPDATE meshfleet_meta SET value = '${chain - 1}' WHERE key = 'schema_version'; DELETE FROM meshfleet_meta WHERE key LIKE 'chain_%';`);
+    openStore(dbPath, { migrations: migrationsUpTo(dir, chain - 1) }).close();
+    rawDatabase(dbPath).exec(`
+      INSERT INTO fleets (id, status, created_at) VALUES ('fleet-old', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'fleet-old', 'writer', 'p', 'running'), ('a2', 'fleet-old', 'reader', 'p', 'running');
+      INSERT INTO messages (id, fleet_id, from_agent_id, to_agent_id, type, payload, sent_at) VALUES ('m1', 'fleet-old', 'a1', 'a2', 'handoff', 'hello', 2);`);
     const old = dumpDatabase(dbPath);
     const copy = runCli(['verify', '--db', dbPath, '--export', join(dir, 'head.json')]);
     expect(copy.code).toBe(1);

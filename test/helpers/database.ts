@@ -2,9 +2,12 @@
 // the way a person with `sqlite3` would. WAL lets it read and write beside the store's own
 // connection: it sees what the store committed, and its writes wait for the store's lock like
 // any other process's. Never call it inside the store's write(): that would wait on itself.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach } from 'vitest';
+import { loadMigrations, type Migration } from '../../src/store/migrator.js';
+import { packageRoot } from '../../src/store/package-root.js';
 import { type CliResult, runCli, tempDir } from './files.js';
 
 /** Opens a connection on the file, runs `use`, closes it. */
@@ -63,4 +66,15 @@ export function migrate(...args: string[]): CliResult {
 /** Rows of one query. */
 export function queryDb<T = Record<string, unknown>>(dbPath: string, sql: string, ...params: unknown[]): T[] {
   return rawDatabase(dbPath).rows<T>(sql, ...params);
+}
+
+/**
+ * The migrations of schema 1 to `version` only, copied into a folder under `dir`: open a store
+ * with them to make a file as the release of that schema left it.
+ */
+export function migrationsUpTo(dir: string, version: number): Migration[] {
+  const folder = join(dir, `migrations-${version}`);
+  mkdirSync(folder, { recursive: true });
+  for (const m of loadMigrations().slice(0, version)) copyFileSync(join(packageRoot, 'migrations', m.name), join(folder, m.name));
+  return loadMigrations(folder);
 }

@@ -1,6 +1,5 @@
 // What each schema version promises when an older database is opened by this build. Rows are
 // written and read over a plain connection, as sqlite3 would, not through the Store.
-import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +9,7 @@ import { verifyLedger } from '../../src/mesh/verify.js';
 import { routeWork } from '../../src/routing/route-work.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { openStore } from '../../src/store/open.js';
-import { packageRoot } from '../../src/store/package-root.js';
-import { databasePerTest, queryDb, rawDatabase } from '../helpers/database.js';
+import { databasePerTest, migrationsUpTo, queryDb, rawDatabase } from '../helpers/database.js';
 import { markAgentFinished } from '../../src/mesh/fleets.js';
 import { claimTask } from '../../src/mesh/task-claims.js';
 import { createTasks } from '../../src/mesh/tasks.js';
@@ -28,16 +26,9 @@ let dbPath: string;
 databasePerTest((paths) => ({ dir, db: dbPath } = paths));
 
 /** The migrations of schema `version` and below, as an install of that release had them. */
-function migrationsUpTo(version: number) {
-  const folder = join(dir, `migrations-${version}`);
-  mkdirSync(folder);
-  for (const m of loadMigrations().slice(0, version)) copyFileSync(join(packageRoot, 'migrations', m.name), join(folder, m.name));
-  return loadMigrations(folder);
-}
-
 /** A database as the release of schema `version` left it, holding `rows`; then this build opens it. */
 function upgradeFrom(version: number, rows: string): void {
-  openStore(dbPath, { migrations: migrationsUpTo(version) }).close();
+  openStore(dbPath, { migrations: migrationsUpTo(dir, version) }).close();
   const old = new BetterSqlite3(dbPath);
   old.exec(rows);
   old.close();
@@ -345,5 +336,34 @@ describe(`schema ${VIEWS - 1} → ${VIEWS}`, () => {
     }]);
     expect(queryDb(dbPath, 'SELECT agent_id, status, run_ms FROM agent_summary')).toEqual([{ agent_id: 'a', status: 'complete', run_ms: 60 }]);
     expect(queryDb(dbPath, 'SELECT count(*) AS n FROM routing_outcomes')).toEqual([{ n: 6 }]);
+  });
+});
+
+// The routing counters' migration, by name.
+const GENERATIONS = loadMigrations().find((m) => m.name.endsWith('-routing-generations.sql'))!.version;
+
+describe(`schema ${GENERATIONS - 1} → ${GENERATIONS}`, () => {
+  it('routes agents registered before the upgrade, and a change from another connection is seen by the next route', () => {
+    upgradeFrom(GENERATIONS - 1, `
+      INSERT INTO fleets (id, status, created_at) VALUES ('f', 'running', 1);
+      INSERT INTO agents (id, fleet_id, role, prompt, status) VALUES ('a1', 'f', 'coder', 'p', 'running'), ('a2', 'f', 'coder', 'p', 'running');
+      INSERT INTO capabilities (agent_id, fleet_id, role, registered_at) VALUES ('a1', 'f', 'coder', 1), ('a2', 'f', 'coder', 1);
+      INSERT INTO capability_skills (agent_id, position, skill) VALUES ('a1', 0, 'kafka'), ('a2', 0, 'kafka');
+      INSERT INTO capability_terms (term, agent_id, field, source, part) VALUES ('coder', 'a1', 'role', 'coder', 0), ('kafka', 'a1', 'skill', 'kafka', 0),
+        ('coder', 'a2', 'role', 'coder', 0), ('kafka', 'a2', 'skill', 'kafka', 0);
+      INSERT INTO routing_outcomes (agent_id, capability_key, succeeded, recorded_at) VALUES ('a2', 'kafka', 1, 1), ('a2', 'kafka', 1, 2), ('a2', 'kafka', 1, 3),
+        ('a2', 'kafka', 1, 4), ('a2', 'kafka', 1, 5), ('a2', 'kafka', 1, 6);`);
+    expect(queryDb(dbPath, 'SELECT part FROM routing_generations ORDER BY part')).toEqual(['agents', 'outcomes', 'taxonomy', 'terms'].map((part) => ({ part })));
+    const store = openStore(dbPath);
+    try {
+      expect(routeWork(store, 'kafka lag', { topN: 2 }).map((m) => m.agentId)).toEqual(['a2', 'a1']);
+      // Without the outcomes they tie, and the id decides; then a1 ends and ranks after the live one.
+      rawDatabase(dbPath).run('DELETE FROM routing_outcomes');
+      expect(routeWork(store, 'kafka lag', { topN: 2 }).map((m) => m.agentId)).toEqual(['a1', 'a2']);
+      rawDatabase(dbPath).run("UPDATE agents SET status = 'failed' WHERE id = 'a1'");
+      expect(routeWork(store, 'kafka lag', { topN: 2 }).map((m) => [m.agentId, m.live])).toEqual([['a2', true], ['a1', false]]);
+    } finally {
+      store.close();
+    }
   });
 });

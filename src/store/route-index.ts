@@ -1,0 +1,190 @@
+// What route_work reads of the routing tables, kept by the connection between calls.
+//
+// route_work meets every agent a description's words reach: at 1,000 agents a 50-word
+// description of popular names yields a few thousand (agent, word) matches. Grouping those in SQL
+// costs about a microsecond per match per GROUP BY (SQLite sorts to group), 10–15 ms in all;
+// looked up here and summed in JavaScript they cost a fraction of a millisecond. So this keeps,
+// per term, the rows the query would have read (capability_terms, the closure table's relatives,
+// synonyms, the candidates' role, fleet and status, outcome tallies), fills each the first time a
+// route asks for it, and drops a kind as soon as routing_generations (migration 0015) says its
+// tables changed, by this process, another one, or someone at the sqlite3 prompt. Every route runs
+// in one read transaction: the counters and everything read after them are one snapshot.
+import type BetterSqlite3 from 'better-sqlite3';
+import type { AgentStatus } from './schema.js';
+import { normalizeTerm } from './terms.js';
+
+/** How a taxonomy node relates to the one a word named. */
+export type Relation = 'same' | 'ancestor' | 'descendant' | 'sibling';
+
+/** An agent's role or skill that holds a term (a row of capability_terms). */
+export interface Posting {
+  agentId: string;
+  field: 'role' | 'skill';
+  /** The role or skill as the agent registered it. */
+  source: string;
+  /** The term is only a part of one of its words ("node" of "node.js"). */
+  part: boolean;
+  /** The term is the whole role, not one word of a role of several. */
+  wholeRole: boolean;
+}
+
+export interface Postings {
+  whole: Posting[];
+  parts: Posting[];
+}
+
+/** A taxonomy node near another: its ancestors and descendants with their distance, and its siblings (distance 2). */
+export interface Relative {
+  name: string;
+  depth: number;
+  relation: Exclude<Relation, 'same'>;
+}
+
+/** An agent that registered a capability, as route_work ranks it. */
+export interface Candidate {
+  role: string;
+  fleetId: string | null;
+  /** NULL when the capability's agent is not in the agents table (legacy history). */
+  status: AgentStatus | null;
+}
+
+export interface OutcomeTally {
+  wins: number;
+  total: number;
+}
+
+/** The routing tables as one snapshot sees them; every lookup is by one term or agent. */
+export interface RouteView {
+  /** Whether a term names a taxonomy node or has synonyms: such a word is matched whole, not by its parts. */
+  known(term: string): boolean;
+  synonyms(term: string): readonly string[];
+  relatives(term: string): readonly Relative[];
+  /** Who holds a term: as a whole word (or the whole role or skill), and only as a part of a word. */
+  postings(term: string): Postings;
+  candidate(agentId: string): Candidate | undefined;
+  /** Recorded outcomes of an agent, by lower-cased capability key. */
+  outcomes(agentId: string): ReadonlyMap<string, OutcomeTally> | undefined;
+}
+
+export interface RouteIndex {
+  /** Runs `fn` in one read transaction on a view that is current for it. */
+  read<T>(fn: (view: RouteView) => T): T;
+}
+
+/**
+ * Each kind keeps at most this many terms or agents; past it, it starts again empty. Descriptions
+ * are free text: without a bound, every word ever routed on would stay.
+ */
+const MEMO_LIMIT = 50_000;
+
+/** A lookup by key, remembered (misses too) until cleared. */
+class Memo<V> {
+  private readonly values = new Map<string, V>();
+  constructor(private readonly load: (key: string) => V) {}
+  get(key: string): V {
+    let value = this.values.get(key);
+    if (value === undefined && !this.values.has(key)) {
+      if (this.values.size >= MEMO_LIMIT) this.values.clear();
+      value = this.load(key);
+      this.values.set(key, value);
+    }
+    return value as V;
+  }
+  clear(): void {
+    this.values.clear();
+  }
+}
+
+type Generations = [terms: number, agents: number, taxonomy: number, outcomes: number, lastOutcomeId: number];
+
+export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
+  const generations = db.prepare(
+    `SELECT (SELECT generation FROM routing_generations WHERE part = 'terms'),
+            (SELECT generation FROM routing_generations WHERE part = 'agents'),
+            (SELECT generation FROM routing_generations WHERE part = 'taxonomy'),
+            (SELECT generation FROM routing_generations WHERE part = 'outcomes'),
+            (SELECT coalesce(max(id), 0) FROM routing_outcomes)`).raw();
+  const isKnown = db.prepare(
+    'SELECT EXISTS (SELECT 1 FROM skills WHERE name = @term) OR EXISTS (SELECT 1 FROM synonyms WHERE term = @term)').pluck();
+  const synonymsOf = db.prepare('SELECT synonym FROM synonyms WHERE term = ?').pluck();
+  // Through the closure table: ancestors and descendants with their distance, and siblings, two
+  // steps (up to the parent, down to its other children).
+  const relativesOf = db.prepare(
+    `SELECT rel.name, c.depth, 'descendant' AS relation
+       FROM skills AS n CROSS JOIN skill_closure AS c ON c.ancestor_id = n.id AND c.depth > 0 CROSS JOIN skills AS rel ON rel.id = c.descendant_id
+      WHERE n.name = @term
+     UNION ALL
+     SELECT rel.name, c.depth, 'ancestor'
+       FROM skills AS n CROSS JOIN skill_closure AS c ON c.descendant_id = n.id AND c.depth > 0 CROSS JOIN skills AS rel ON rel.id = c.ancestor_id
+      WHERE n.name = @term
+     UNION ALL
+     SELECT rel.name, 2, 'sibling'
+       FROM skills AS n
+       CROSS JOIN skill_closure AS up ON up.descendant_id = n.id AND up.depth = 1
+       CROSS JOIN skill_closure AS down ON down.ancestor_id = up.ancestor_id AND down.depth = 1 AND down.descendant_id <> n.id
+       CROSS JOIN skills AS rel ON rel.id = down.descendant_id
+      WHERE n.name = @term`);
+  const postingsOf = db.prepare('SELECT agent_id, field, source, part FROM capability_terms WHERE term = ?').raw();
+  const candidateOf = db.prepare(
+    'SELECT c.role, c.fleet_id AS fleetId, a.status FROM capabilities AS c LEFT JOIN agents AS a ON a.id = c.agent_id WHERE c.agent_id = ?');
+  // routing_outcomes_by_agent_key (agent_id, lower(capability_key)) gives the groups in order.
+  const allOutcomes = db.prepare(
+    'SELECT agent_id, lower(capability_key), sum(succeeded), count(*) FROM routing_outcomes GROUP BY agent_id, lower(capability_key)').raw();
+  const outcomesAfter = db.prepare('SELECT agent_id, lower(capability_key), succeeded, 1 FROM routing_outcomes WHERE id > ? ORDER BY id').raw();
+
+  const known = new Memo((term) => (isKnown.get({ term }) as number) === 1);
+  const synonyms = new Memo((term) => synonymsOf.all(term) as string[]);
+  const relatives = new Memo((term) => relativesOf.all({ term }) as Relative[]);
+  const postings = new Memo((term): Postings => {
+    const found: Postings = { whole: [], parts: [] };
+    for (const [agentId, field, source, part] of postingsOf.all(term) as [string, 'role' | 'skill', string, number][]) {
+      (part === 1 ? found.parts : found.whole).push({ agentId, field, source, part: part === 1, wholeRole: field === 'role' && normalizeTerm(source) === term });
+    }
+    return found;
+  });
+  const candidates = new Memo((agentId) => candidateOf.get(agentId) as Candidate | undefined);
+  let outcomes = new Map<string, Map<string, OutcomeTally>>();
+
+  const tally = (rows: [string, string, number, number][]) => {
+    for (const [agentId, key, wins, total] of rows) {
+      let byKey = outcomes.get(agentId);
+      if (byKey === undefined) outcomes.set(agentId, byKey = new Map());
+      const kept = byKey.get(key);
+      if (kept === undefined) byKey.set(key, { wins, total });
+      else byKey.set(key, { wins: kept.wins + wins, total: kept.total + total });
+    }
+  };
+
+  let seen: Generations | undefined;
+  const refresh = () => {
+    const now = generations.get() as Generations;
+    if (seen === undefined || now[2] !== seen[2]) {
+      known.clear();
+      synonyms.clear();
+      relatives.clear();
+    }
+    if (seen === undefined || now[0] !== seen[0]) postings.clear();
+    if (seen === undefined || now[1] !== seen[1]) candidates.clear();
+    if (seen === undefined || now[3] !== seen[3] || now[4] < seen[4]) {
+      outcomes = new Map();
+      tally(allOutcomes.all() as [string, string, number, number][]);
+    } else if (now[4] > seen[4]) {
+      tally(outcomesAfter.all(seen[4]) as [string, string, number, number][]);
+    }
+    seen = now;
+  };
+
+  const view: RouteView = {
+    known: (term) => known.get(term),
+    synonyms: (term) => synonyms.get(term),
+    relatives: (term) => relatives.get(term),
+    postings: (term) => postings.get(term),
+    candidate: (agentId) => candidates.get(agentId),
+    outcomes: (agentId) => outcomes.get(agentId),
+  };
+  const read = db.transaction(<T>(fn: (v: RouteView) => T): T => {
+    refresh();
+    return fn(view);
+  });
+  return { read: <T>(fn: (v: RouteView) => T): T => read(fn) as T };
+}
