@@ -90,7 +90,11 @@ export async function prepareWorkspaces(
 // Map.groupBy arrives with Node 21; Meshfleet runs on 20.
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group === undefined) groups.set(key(item), [item]);
+    else group.push(item);
+  }
   return groups;
 }
 
@@ -111,6 +115,7 @@ async function makeWorktrees(orders: WorktreeOrder[], fleetId: string, folder: s
   const refused = outcomes.find((outcome) => outcome.status === 'rejected');
   if (refused === undefined) return made;
   await discardAll([...made.values()].map((m) => m.workspace));
+  await rmdir(folder).catch(() => undefined); // made for this fleet, empty unless another spawn shares it
   throw refused.reason;
 }
 

@@ -114,6 +114,9 @@ describe('spawn_fleet with worktrees, over stdio', () => {
     }
     expect(leftInWorktreesFolder()).toEqual([]);
     expect([rowCount('fleets'), rowCount('agents')]).toEqual([0, 0]);
+    // Refused at its first worktree: not even the fleet's folder stays.
+    await expect(host.call('spawn_fleet', { agents: worktreeAgents(second, 1) })).rejects.toThrow(/the second repository refuses/);
+    expect(leftInWorktreesFolder()).toEqual([]);
   });
 
   it('makes two fleets\' worktrees of one repository at once, both whole', async () => {
