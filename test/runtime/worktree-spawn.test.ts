@@ -119,6 +119,8 @@ describe('spawn_fleet with worktrees, over stdio', () => {
     expect(leftInWorktreesFolder()).toEqual([]);
   });
 
+  // Parallel adds on one repository fail only now and then, so this cannot prove the queue that
+  // prevents it; it shows two spawns at once (a client's retry, say) both end whole.
   it('makes two fleets\' worktrees of one repository at once, both whole', async () => {
     const repo = newRepo('repo');
     const [a, b] = await Promise.all([
