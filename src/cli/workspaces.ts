@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { MeshError } from '../mesh/errors.js';
 import type { Agent } from '../mesh/fleets.js';
 import { listWorkspaces } from '../mesh/workspaces.js';
-import { reportWorkspace, retireSettledWorkspaces } from '../runtime/workspaces.js';
+import { reportWorkspace, retireSettledWorkspaces, type WorkspaceReport } from '../runtime/workspaces.js';
 import { openStore } from '../store/open.js';
 import { UsageError, type Command } from './command.js';
 
@@ -16,7 +16,7 @@ export const workspacesCommand: Command = {
     + 'uncommitted there. --prune does now what a running server does after a fleet settles:\n'
     + 'removes each settled fleet\'s worktrees that hold no uncommitted changes (branches and their\n'
     + 'commits stay) and keeps the others, saying where they are.',
-  run(args, ctx) {
+  async run(args, ctx) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
       prune: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, db: { type: 'string' },
     } });
@@ -25,8 +25,9 @@ export const workspacesCommand: Command = {
     if (!existsSync(dbPath)) throw new MeshError('not_found', `No database at ${dbPath}.`, 'Pass --db PATH, or set MESHFLEET_DB, to the database the fleets use.');
     const store = openStore(dbPath);
     try {
-      const retired = values.prune ? retireSettledWorkspaces(store) : 0;
-      const rows = listWorkspaces(store).map((agent) => ({ agent, report: reportWorkspace(agent.workspace!) }));
+      const retired = values.prune ? await retireSettledWorkspaces(store) : 0;
+      const rows: { agent: Agent; report: WorkspaceReport }[] = [];
+      for (const agent of listWorkspaces(store)) rows.push({ agent, report: await reportWorkspace(agent.workspace!) });
       if (values.json) {
         ctx.stdout.write(`${JSON.stringify({ retired, workspaces: rows.map(({ agent, report }) => ({ fleet_id: agent.fleetId, agent_id: agent.id, role: agent.role, ...report })) }, null, 2)}\n`);
         return 0;
@@ -41,7 +42,7 @@ export const workspacesCommand: Command = {
   },
 };
 
-function describe(agent: Agent, report: ReturnType<typeof reportWorkspace>): string {
+function describe(agent: Agent, report: WorkspaceReport): string {
   const changes = report.uncommitted.length === 0 ? '' : `; ${report.uncommitted.length} uncommitted change${report.uncommitted.length === 1 ? '' : 's'}`;
   const commits = `${report.commits.length} commit${report.commits.length === 1 ? '' : 's'}`;
   const where = report.state === 'removed' ? '' : ` at ${report.path}`;

@@ -6,7 +6,7 @@ import { MeshError } from '../mesh/errors.js';
 import { attachRemoteAgent, finishRemoteAgent } from '../mesh/remote-agents.js';
 import { newId } from '../mesh/ids.js';
 import { listPremadeAgents, registerPremadeCapabilities } from '../runtime/premade.js';
-import { discard, prepareWorkspaces, reportWorkspace, type WorkspaceRequest } from '../runtime/workspaces.js';
+import { discardAll, prepareWorkspaces, reportWorkspace, type WorkspaceReport, type WorkspaceRequest } from '../runtime/workspaces.js';
 import { MAX_CAPTURE_BYTES } from '../runtime/supervisor.js';
 import { actingAgent, actingFleet } from './access.js';
 import type { ToolDeps } from './deps.js';
@@ -37,23 +37,33 @@ function startAgentProcesses(deps: ToolDeps, agents: readonly Agent[]): void {
   deps.agents.start(agents);
 }
 
-/** Creates a fleet and starts its agents; what spawn_fleet (and spawn_from_template with spawn: true) answers. */
-export function spawnFleet(deps: ToolDeps, specs: (AgentSpec & WorkspaceRequest)[]): { fleet_id: string; agent_ids: string[] } {
+/**
+ * Creates a fleet and starts its agents; what spawn_fleet (and spawn_from_template with spawn: true)
+ * answers. Worktrees are made first, while the server goes on answering other calls.
+ */
+export async function spawnFleet(deps: ToolDeps, specs: (AgentSpec & WorkspaceRequest)[]): Promise<{ fleet_id: string; agent_ids: string[] }> {
   const fleetId = newId('fleet');
-  const prepared = prepareWorkspaces(specs, fleetId, { projectDir: deps.projectDir, dbPath: deps.store.path });
-  const { fleet, agents } = withWorkspaces(prepared, () => createFleet(deps.store, prepared, Date.now(), deps.agents.owner, fleetId));
+  const prepared = await prepareWorkspaces(specs, fleetId, { projectDir: deps.projectDir, dbPath: deps.store.path });
+  const { fleet, agents } = await withWorkspaces(prepared, () => createFleet(deps.store, prepared, Date.now(), deps.agents.owner, fleetId));
   startAgentProcesses(deps, agents);
   return { fleet_id: fleet.id, agent_ids: agents.map((a) => a.id) };
 }
 
 /** Runs the write that records agents; worktrees made for them are removed when it fails. */
-function withWorkspaces<T>(specs: readonly AgentSpec[], write: () => T): T {
+async function withWorkspaces<T>(specs: readonly AgentSpec[], write: () => T): Promise<T> {
   try {
     return write();
   } catch (err) {
-    for (const spec of specs) if (spec.prepared !== undefined) discard(spec.prepared.workspace);
+    await discardAll(specs.flatMap((spec) => spec.prepared === undefined ? [] : [spec.prepared.workspace]));
     throw err;
   }
+}
+
+/** Each worktree's report, one agent after another: collect_results waits for git, the server does not. */
+async function workspaceReports(agents: readonly Agent[]): Promise<Map<string, WorkspaceReport>> {
+  const reports = new Map<string, WorkspaceReport>();
+  for (const agent of agents) if (agent.workspace !== null) reports.set(agent.id, await reportWorkspace(agent.workspace));
+  return reports;
 }
 
 export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
@@ -109,11 +119,15 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
   server.registerTool('collect_results', {
     description: `Each agent's final output (its stdout, last ${MAX_CAPTURE_BYTES / 1024} KiB) and error (stderr), with role and status. Large answers come in pages (has_more, next_offset).`,
     inputSchema: { fleet_id: fleetArg, ...agentsPage },
-  }, (input) => toolResult(() => {
+  }, (input) => toolResult(async () => {
     const fleet = requireFleet(store, fleetOf(input.fleet_id, 'collect the results of'));
-    const shown = pageOf(fleetAgents(store, fleet.id), (a) => ({
+    const agents = fleetAgents(store, fleet.id);
+    // Only the agents this page can hold; the page may still end sooner, by bytes.
+    const offset = input.offset ?? 0;
+    const reports = await workspaceReports(agents.slice(offset, offset + (input.limit ?? agents.length)));
+    const shown = pageOf(agents, (a) => ({
       agent_id: a.id, role: a.role, status: a.status, output: a.output, error: a.error,
-      ...(a.workspace === null ? {} : { workspace: reportWorkspace(a.workspace) }),
+      ...(a.workspace === null ? {} : { workspace: reports.get(a.id) }),
     }), input.offset, input.limit);
     return { fleet_id: fleet.id, status: fleet.status, results: shown.items, ...pageFields(shown) };
   }));
@@ -125,11 +139,11 @@ export function registerFleetTools(server: McpServer, deps: ToolDeps): void {
       runtime: oneOf('runtime', ['local', 'remote'] as const).optional()
         .describe('local (default): a process the hub starts. remote: the agent runs elsewhere and joins over HTTP with the token returned (shown once)'),
     },
-  }, (input) => toolResult(() => {
+  }, (input) => toolResult(async () => {
     const fleetId = fleetOf(input.fleet_id, 'attach agents to');
     if (input.runtime === 'remote') return attachRemote(deps, fleetId, input);
-    const [spec] = prepareWorkspaces([input], fleetId, { projectDir: deps.projectDir, dbPath: store.path }, () => '');
-    const agent = withWorkspaces([spec!], () => attachAgent(store, fleetId, spec!, Date.now(), deps.agents.owner));
+    const [spec] = await prepareWorkspaces([input], fleetId, { projectDir: deps.projectDir, dbPath: store.path }, () => '');
+    const agent = await withWorkspaces([spec!], () => attachAgent(store, fleetId, spec!, Date.now(), deps.agents.owner));
     startAgents([agent]);
     return { agent_id: agent.id, fleet_id: agent.fleetId, role: agent.role, agent_file: agent.agentFile, message: `Agent ${agent.id} attached to fleet ${agent.fleetId} and starting.` };
   }));

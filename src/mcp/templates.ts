@@ -68,7 +68,7 @@ export function registerTemplateTools(server: McpServer, deps: ToolDeps): void {
       version: templateVersion,
       spawn: flag('spawn').optional().describe('true: start the fleet now (operator only, like spawn_fleet); default false: return the spec only'),
     },
-  }, (input) => toolResult(() => {
+  }, (input) => toolResult(async () => {
     if (input.spawn === true && deps.caller.kind !== 'operator') {
       // Starting a fleet is spawn_fleet's power, which is the operator's alone; the spec stays readable to every caller.
       throw new MeshError('refused', `spawn: true starts a new fleet, which only the operator may do; ${describeCaller(deps.caller)} may read the spec only.`,
@@ -76,6 +76,6 @@ export function registerTemplateTools(server: McpServer, deps: ToolDeps): void {
     }
     const t = getTemplate(store, input.name, input.version);
     const template = { name: t.name, version: t.version };
-    return input.spawn === true ? { ...spawnFleet(deps, t.agents), template } : { spec: { agents: t.agents }, template };
+    return input.spawn === true ? { ...(await spawnFleet(deps, t.agents)), template } : { spec: { agents: t.agents }, template };
   }));
 }

@@ -53,6 +53,9 @@ export class Supervisor {
   // and tries again on its next tick: a 10 s wait would freeze every call of this server.
   private readonly scheduler = new Scheduler((run) => this.store.withBusyTimeout(BACKGROUND_BUSY_TIMEOUT_MS, run));
   private readonly settings: Settings;
+  /** The worktree sweep under way, if any: its git runs for seconds, across ticks. */
+  private sweep: Promise<void> | null = null;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly store: Store, private readonly runtime: RuntimeConfig, private readonly env: NodeJS.ProcessEnv, options: Partial<SupervisorOptions> = {}) {
     this.settings = settingsFrom(options);
@@ -73,10 +76,19 @@ export class Supervisor {
     this.scheduler.every('the search index', tickMs, () => indexPendingMessages(this.store));
     if (reclaims) {
       // Worktrees of settled fleets: removed when clean, else kept (runtime/workspaces.ts).
-      this.scheduler.every('the worktree sweep', tickMs, () => retireSettledWorkspaces(this.store));
+      this.scheduler.every('the worktree sweep', tickMs, () => this.sweepWorkspaces());
       guarded('the reclaim of dead servers\' agents', () => this.reclaim());
       this.scheduler.every('the reclaim of dead servers\' agents', reclaimEveryMs, () => this.reclaim());
     }
+  }
+
+  /** Starts a worktree sweep unless the last one still runs (it would pick the same worktrees again). */
+  private sweepWorkspaces(): void {
+    if (this.sweep !== null) return;
+    const around = (write: () => void): void => this.store.withBusyTimeout(BACKGROUND_BUSY_TIMEOUT_MS, write);
+    const sweep = retireSettledWorkspaces(this.store, { signal: this.stopping.signal, around }).then(() => undefined);
+    guardedAsync('the worktree sweep', () => sweep);
+    this.sweep = sweep.catch(() => undefined).finally(() => { this.sweep = null; });
   }
 
   /** Starts a new agent's first attempt. Returns at once. */
@@ -279,6 +291,7 @@ export class Supervisor {
   /** Shutdown: every agent of this server is recorded interrupted and stopped; the supervisor row goes. */
   async stopAll(reason: string): Promise<void> {
     this.scheduler.stop();
+    this.stopping.abort();
     for (const agentId of [...this.retries.keys()]) {
       this.cancelRetry(agentId);
       this.records.final(agentId, { status: 'interrupted', output: null, error: reason });
@@ -290,7 +303,7 @@ export class Supervisor {
       return entry.attempt.terminate({ status: 'interrupted', reason }, this.settings.killGraceMs);
     });
     this.live.clear();
-    await Promise.all(stopping);
+    await Promise.all([...stopping, this.sweep]);
     const written = await this.records.drain(this.settings.shutdownFlushMs);
     this.records.stop();
     // With records lost, the row stays: the next server finds this one dead and settles its agents.
