@@ -81,9 +81,8 @@ class Budget {
 /**
  * Removes fleets settled before `now - olderThanMs` with their agents, messages (deliveries
  * cascade), receipts, events, capabilities, routing outcomes, send keys, reservations, tasks and
- * councils (their votes cascade), and fleetless events
- * recorded before the cutoff. Fleets still running or pending, or with an agent pending or
- * running, are kept; that is checked again inside every transaction, since attach_agent can
+ * councils (their votes cascade), and fleetless events recorded before the cutoff. Fleets still
+ * running or pending, or with an agent pending or running, are kept; that is checked again inside every transaction, since attach_agent can
  * re-open a settled fleet in between.
  */
 export function pruneSettledFleets(store: Store, options: PruneOptions): PruneReport {
