@@ -20,6 +20,7 @@ export const reservationJson = (r: ReservationOverview, now: number) => ({
 export const councilJson = (c: CouncilOverview) => ({
   council_id: c.id, subject: c.subject, proposer_id: c.proposerId, status: c.outcome ?? 'open', approvals: c.approvals, declines: c.declines,
   total_weight: c.totalWeight, quorum: c.quorum, opened_at: c.openedAt, deadline_at: c.deadlineAt, decided_at: c.decidedAt,
+  awaiting_record: c.awaitingRecord,
 });
 
 export const boardJson = (b: FleetBoard, now: number) => ({ fleet: fleetJson(b.fleet, now), tasks: b.tasks.map(taskJson), tasks_total: b.total });
@@ -75,9 +76,19 @@ export function reservationsText(style: Style, reservations: ReservationOverview
 
 export function councilsText(style: Style, councils: CouncilOverview[]): string {
   const rows = councils.map((c) => [
-    cell(c.id), cell(c.subject, 60), c.outcome === null ? paint(style, 'bold', 'open') : c.outcome, `${c.approvals}/${c.quorum}`,
+    cell(c.id), cell(c.subject, 60), outcomeCell(style, c), `${c.approvals}/${c.quorum}`,
     String(c.declines), c.deadlineAt === null ? '' : clock(c.deadlineAt),
   ]);
+  // Inspect only reads, so a council its deadline decided while no hub or server ran shows the
+  // outcome the deadline gave it, marked, until a write records that same outcome.
+  const note = councils.some((c) => c.awaitingRecord)
+    ? `\n${paint(style, 'dim', '* decided by its deadline, not yet recorded: no hub or server has swept since; the next tally_council, cast_vote or hub records it.')}`
+    : '';
   return section(style, 'COUNCILS', `(${rows.length}, oldest first)`,
-    rows.length === 0 ? '' : table(style, ['COUNCIL', 'SUBJECT', 'OUTCOME', 'APPROVALS/QUORUM', 'DECLINES', 'DEADLINE (UTC)'], rows), 'No councils.');
+    rows.length === 0 ? '' : `${table(style, ['COUNCIL', 'SUBJECT', 'OUTCOME', 'APPROVALS/QUORUM', 'DECLINES', 'DEADLINE (UTC)'], rows)}${note}`, 'No councils.');
+}
+
+function outcomeCell(style: Style, c: CouncilOverview): string {
+  if (c.outcome === null) return paint(style, 'bold', 'open');
+  return c.awaitingRecord ? `${c.outcome}*` : c.outcome;
 }

@@ -12,11 +12,12 @@ export const pruneCommand: Command = {
   summary: 'Delete settled fleets older than a given age, with their messages and history',
   usage: 'meshfleet prune --older-than DURATION [--dry-run] [--vacuum] [--json] [--db PATH]\n\n'
     + 'Deletes fleets that completed or failed more than DURATION ago (30d, 12h, 90m, 3600s) with their\n'
-    + 'agents, messages, deliveries, receipts, events, capabilities, routing outcomes and send keys, and\n'
-    + 'events of no fleet older than that. Fleets with an agent still pending or running are kept.\n'
-    + 'Works in short transactions, so running fleets keep writing meanwhile. --dry-run counts and\n'
-    + 'deletes nothing. --vacuum then rewrites the file to give the space back (VACUUM: other\n'
-    + 'processes cannot write until it ends; run it when the fleets are quiet).',
+    + 'agents, messages, deliveries, receipts, events, capabilities, routing outcomes, send keys, file\n'
+    + 'reservations, tasks and councils (with their votes), and events of no fleet older than that.\n'
+    + 'Fleets with an agent still pending or running are kept. Works in short transactions, so\n'
+    + 'running fleets keep writing meanwhile. --dry-run counts and deletes nothing. --vacuum then\n'
+    + 'rewrites the file to give the space back (VACUUM: other processes cannot write until it ends;\n'
+    + 'run it when the fleets are quiet).',
   run(args, ctx) {
     const { values, positionals } = parseArgs({
       args,
@@ -61,6 +62,7 @@ export const pruneCommand: Command = {
 const LABELS: Record<(typeof PRUNE_KINDS)[number], string> = {
   fleets: 'fleets', agents: 'agents', messages: 'messages', deliveries: 'deliveries', receipts: 'receipts', events: 'events',
   capabilities: 'capabilities', outcomes: 'routing outcomes', sendKeys: 'send keys', reservations: 'file reservations',
+  tasks: 'tasks', councils: 'councils', councilVotes: 'council votes',
 };
 
 export function formatReport(report: PruneReport, age: string, dbPath: string, vacuumed?: VacuumReport): string {

@@ -36,7 +36,7 @@ export function registerSystemTools(server: McpServer, deps: ToolDeps): void {
   }));
 
   server.registerTool('prune', {
-    description: 'Delete fleets settled (complete or failed) longer ago than older_than, with their agents, messages, deliveries, receipts, events, capabilities and outcomes, in short transactions; running fleets are never touched. Returns counts.',
+    description: 'Delete fleets settled (complete or failed) longer ago than older_than, with their agents, messages, deliveries, receipts, events, capabilities, outcomes, tasks and councils, in short transactions; running fleets are never touched. Returns counts.',
     inputSchema: {
       older_than: text('older_than', 16).describe('Age with a unit: 30d, 12h, 90m or 3600s'),
       dry_run: flag('dry_run').optional().describe('Count what would go; delete nothing'),

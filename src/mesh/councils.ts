@@ -111,8 +111,8 @@ function checkVoters(store: Store, input: NewCouncil, voterIds: string[]): Counc
 
 /**
  * Records an agent's vote; a re-cast replaces its earlier vote, which stays in council_votes as
- * history. The council is re-tallied at once; a vote after the deadline is refused (the deadline
- * has decided it).
+ * history. The council is re-tallied at once. A vote at or after the deadline is refused: the
+ * deadline decided the council, and this call records that outcome if no one has yet.
  */
 export function castVote(store: Store, councilId: string, agentId: string, approve: boolean, note: string | null, now: number = Date.now()): { replaced: boolean; council: CouncilState } {
   const decidedFirst = store.write(() => {
@@ -122,7 +122,7 @@ export function castVote(store: Store, councilId: string, agentId: string, appro
     if (voter === undefined) {
       throw new MeshError('refused', `Agent ${quote(agentId)} is not a voter of council ${quote(councilId)}.`, 'Only the voters named when it opened may vote (see tally_council).');
     }
-    if (council.outcome === null && council.deadline_at !== null && now >= council.deadline_at) settle(store, council, now);
+    if (isDue(council, now)) settle(store, council, now);
     const current = requireCouncil(store, councilId, null);
     if (current.outcome !== null) return current;
     const replaced = store.run(store.sql.updateTable('council_votes').set({ superseded_at: now })
@@ -132,20 +132,41 @@ export function castVote(store: Store, councilId: string, agentId: string, appro
     return { replaced, council: readCouncil(store, councilId) };
   });
   if ('replaced' in decidedFirst) return decidedFirst;
-  throw new MeshError('conflict', `Council ${quote(councilId)} was already decided: ${decidedFirst.outcome} at ${new Date(decidedFirst.decided_at!).toISOString()} (${decidedFirst.reason}); votes no longer count.`,
-    'Read the outcome with tally_council; open a new council to decide again.');
+  throw lateVote(decidedFirst, now);
 }
 
-/** The council now, deciding it first when its deadline has passed. */
-export function tallyCouncilNow(store: Store, councilId: string, fleetId: string | null, now: number = Date.now()): CouncilState {
-  const council = requireCouncil(store, councilId, fleetId);
-  if (council.outcome === null && council.deadline_at !== null && now >= council.deadline_at) {
-    return store.write(() => {
-      settle(store, requireCouncil(store, councilId, fleetId), now);
-      return readCouncil(store, councilId);
-    });
+/** Why a vote on a decided council does not count: the deadline passed, or the votes decided it. */
+function lateVote(council: CouncilTable, now: number): MeshError {
+  const decided = `${council.outcome} at ${new Date(council.decided_at!).toISOString()} (${council.reason})`;
+  const hint = 'Read the outcome with tally_council; open a new council to decide again.';
+  if (council.deadline_at !== null && now >= council.deadline_at) {
+    return new MeshError('conflict', `Voting on council ${quote(council.message_id)} closed at its deadline, ${new Date(council.deadline_at).toISOString()}; `
+      + `it was already decided: ${decided}. This vote was not recorded.`, hint);
   }
-  return readCouncil(store, councilId);
+  return new MeshError('conflict', `Council ${quote(council.message_id)} was already decided: ${decided}; votes no longer count.`, hint);
+}
+
+/**
+ * The council now. One whose deadline has passed is decided first, in a write, at the deadline:
+ * the same outcome and time a hub's sweep records, so it does not matter who looks first.
+ */
+export function tallyCouncilNow(store: Store, councilId: string, fleetId: string | null, now: number = Date.now()): CouncilState {
+  // A plain read unless the deadline has passed, so a tally takes the write lock at most once per council.
+  if (!isDue(requireCouncil(store, councilId, fleetId), now)) return readCouncil(store, councilId);
+  return store.write(() => {
+    settle(store, requireCouncil(store, councilId, fleetId), now);
+    return readCouncil(store, councilId);
+  });
+}
+
+/**
+ * The outcome an open council past its deadline has at `now`, as settling would store it, read
+ * without writing: for callers that only look (inspect, the dashboard). Null when it is decided
+ * already or not due.
+ */
+export function dueDecision(store: Store, councilId: string, now: number): CouncilDecision | null {
+  const council = requireCouncil(store, councilId, null);
+  return isDue(council, now) ? decisionAt(store, council, now) : null;
 }
 
 /**
@@ -160,23 +181,48 @@ export function settleDueCouncils(store: Store, now: number = Date.now(), max = 
   return store.write(() => {
     let decided = 0;
     for (const { message_id: id } of due) {
-      const council = requireCouncil(store, id, null);
-      if (council.outcome === null && settle(store, council, now)) decided += 1;
+      // Gone since the read above (a prune took its fleet): nothing to decide, and throwing would
+      // undo the rest of the sweep.
+      const council = store.first(store.sql.selectFrom('councils').selectAll().where('message_id', '=', id));
+      if (council !== undefined && settle(store, council, now)) decided += 1;
     }
     return decided;
   });
 }
 
-/** Tallies an open council and stores its outcome when final. Call inside a write. */
-function settle(store: Store, council: CouncilTable, now: number): boolean {
+/** Open, with a deadline that has passed: the deadline decides it, whether or not anyone swept yet. */
+const isDue = (council: CouncilTable, now: number): boolean =>
+  council.outcome === null && council.deadline_at !== null && now >= council.deadline_at;
+
+export interface CouncilDecision {
+  outcome: CouncilOutcome;
+  /** The deciding vote's time, or the deadline (however late it is noticed). */
+  decidedAt: number;
+  reason: string;
+}
+
+/** The first final outcome of an open council at `now`, or null while it stays open. Reads only. */
+function decisionAt(store: Store, council: CouncilTable, now: number): CouncilDecision | null {
   const tally = tallyCouncil(rulesOf(store, council), currentVotes(store, council.message_id), now);
-  if (tally.outcome === null) return false;
-  // Decided by the deadline: at the deadline, however late the sweep ran.
-  const decidedAt = tally.decidedBy === 'deadline' ? council.deadline_at! : now;
-  store.run(store.sql.updateTable('councils').set({ outcome: tally.outcome, decided_at: decidedAt, reason: tally.reason })
-    .where('message_id', '=', council.message_id).where('outcome', 'is', null));
-  recordEvent(store, { kind: 'council_decided', fleetId: council.fleet_id, data: { council_id: council.message_id, outcome: tally.outcome, reason: tally.reason } }, now);
-  return true;
+  if (tally.outcome === null) return null;
+  return { outcome: tally.outcome, decidedAt: tally.decidedBy === 'deadline' ? council.deadline_at! : now, reason: tally.reason! };
+}
+
+/**
+ * Stores the council's first final outcome when it has one. Call inside a write. Idempotent: when
+ * another process decided it since `council` was read, its outcome stands and no second
+ * council_decided event is recorded. Returns whether this call decided it.
+ */
+function settle(store: Store, council: CouncilTable, now: number): boolean {
+  if (council.outcome !== null) return false;
+  const decision = decisionAt(store, council, now);
+  if (decision === null) return false;
+  const stored = store.run(store.sql.updateTable('councils').set({ outcome: decision.outcome, decided_at: decision.decidedAt, reason: decision.reason })
+    .where('message_id', '=', council.message_id).where('outcome', 'is', null)) > 0;
+  if (stored) {
+    recordEvent(store, { kind: 'council_decided', fleetId: council.fleet_id, data: { council_id: council.message_id, outcome: decision.outcome, reason: decision.reason } }, now);
+  }
+  return stored;
 }
 
 function rulesOf(store: Store, council: CouncilTable): CouncilRules {

@@ -10,6 +10,7 @@ import {
 import {
   fleetCouncils, fleetTasks, liveReservations, type CouncilOverview, type ReservationOverview, type TaskOverview,
 } from '../store/board-read.js';
+import { dueDecision } from './councils.js';
 import { MeshError } from './errors.js';
 import { quote } from './limits.js';
 
@@ -73,12 +74,23 @@ function knownFleet(store: Store, fleetId: string): FleetOverview {
 function readFleetDetail(store: Store, fleetId: string, limits: { messages: number; events: number; now?: number }): FleetDetail {
   const fleet = knownFleet(store, fleetId);
   const { messages, total } = fleetMessages(store, fleetId, limits.messages);
+  const now = limits.now ?? Date.now();
   // Lists as long as the message list: a fleet holds at most a bounded number of either in practice.
   return {
     fleet, agents: fleetAgentOverviews(store, fleetId), messages, messagesTotal: total, events: recentEvents(store, limits.events, fleetId),
-    reservations: liveReservations(store, fleetId, limits.now ?? Date.now(), Math.max(limits.messages, 1)),
-    councils: fleetCouncils(store, fleetId, Math.max(limits.messages, 1)),
+    reservations: liveReservations(store, fleetId, now, Math.max(limits.messages, 1)),
+    councils: fleetCouncils(store, fleetId, Math.max(limits.messages, 1)).map((c) => withDueOutcome(store, c, now)),
   };
+}
+
+/**
+ * A council past its deadline is decided at the deadline even when no hub or server has recorded
+ * it yet; looking must not write, so the outcome is computed here and marked as not yet recorded.
+ */
+function withDueOutcome(store: Store, council: CouncilOverview, now: number): CouncilOverview {
+  if (council.outcome !== null || council.deadlineAt === null || now < council.deadlineAt) return council;
+  const due = dueDecision(store, council.id, now);
+  return due === null ? council : { ...council, outcome: due.outcome, decidedAt: due.decidedAt, awaitingRecord: true };
 }
 
 /** A fleet's task board: its first `limit` tasks in creation order, each with its claim and dependencies. */

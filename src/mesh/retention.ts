@@ -9,7 +9,11 @@ import type { Store } from '../store/open.js';
 import type { RetentionCounts, RetentionStatements } from '../store/retention-sql.js';
 import { MeshError } from './errors.js';
 
-export const PRUNE_KINDS = ['fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities', 'outcomes', 'sendKeys', 'reservations'] as const;
+// Reports list the kinds in this order; a new kind goes last, so --json's keys only grow.
+export const PRUNE_KINDS = [
+  'fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities', 'outcomes', 'sendKeys', 'reservations',
+  'tasks', 'councils', 'councilVotes',
+] as const;
 export type PruneKind = (typeof PRUNE_KINDS)[number];
 /** Rows removed (or, in a dry run, that would be) per kind. */
 export type PruneCounts = Record<PruneKind, number>;
@@ -56,11 +60,13 @@ export interface VacuumReport {
 
 const emptyCounts = (): PruneCounts => ({
   fleets: 0, agents: 0, messages: 0, deliveries: 0, receipts: 0, events: 0, capabilities: 0, outcomes: 0, sendKeys: 0, reservations: 0,
+  tasks: 0, councils: 0, councilVotes: 0,
 });
 
 const fromRetention = (c: RetentionCounts): PruneCounts => ({
   fleets: c.fleets, agents: c.agents, messages: c.messages, deliveries: c.deliveries, receipts: c.receipts,
   events: c.events, capabilities: c.capabilities, outcomes: c.outcomes, sendKeys: c.send_keys, reservations: c.reservations,
+  tasks: c.tasks, councils: c.councils, councilVotes: c.council_votes,
 });
 
 /** One transaction's allowance of rows; the first row is always allowed, so every transaction progresses. */
@@ -74,9 +80,9 @@ class Budget {
 
 /**
  * Removes fleets settled before `now - olderThanMs` with their agents, messages (deliveries
- * cascade), receipts, events, capabilities, routing outcomes and send keys, and fleetless events
- * recorded before the cutoff. Fleets still running or pending, or with an agent pending or
- * running, are kept; that is checked again inside every transaction, since attach_agent can
+ * cascade), receipts, events, capabilities, routing outcomes, send keys, reservations, tasks and
+ * councils (their votes cascade), and fleetless events recorded before the cutoff. Fleets still
+ * running or pending, or with an agent pending or running, are kept; that is checked again inside every transaction, since attach_agent can
  * re-open a settled fleet in between.
  */
 export function pruneSettledFleets(store: Store, options: PruneOptions): PruneReport {
@@ -157,12 +163,16 @@ function pruneFleet(sql: RetentionStatements, counts: PruneCounts, fleetId: stri
     }
   }
   // Agents and capabilities are few (a fleet holds at most 64 agents): they go with the fleet row
-  // in one step, so a fleet is never left without agents while it still exists.
-  const { agents, capabilities } = sql.deleteFleet(fleetId);
+  // in one step, so a fleet is never left without agents while it still exists. Tasks and
+  // councils go in that step too: they are the fleet's live state, not history to trim.
+  const gone = sql.deleteFleet(fleetId);
   counts.fleets += 1;
-  counts.agents += agents;
-  counts.capabilities += capabilities;
-  budget.take(1 + agents + capabilities);
+  counts.agents += gone.agents;
+  counts.capabilities += gone.capabilities;
+  counts.tasks += gone.tasks;
+  counts.councils += gone.councils;
+  counts.councilVotes += gone.councilVotes;
+  budget.take(1 + gone.agents + gone.capabilities + gone.tasks + gone.councils + gone.councilVotes);
   return true;
 }
 
@@ -195,7 +205,7 @@ export function vacuum(store: Store, mode: VacuumMode): VacuumReport {
 
 /** The report as the CLI's --json and the prune tool give it: snake_case. */
 export function pruneReportJson(report: PruneReport, vacuumed?: VacuumReport): Record<string, unknown> {
-  const counts = Object.fromEntries(PRUNE_KINDS.map((kind) => [kind === 'sendKeys' ? 'send_keys' : kind, report.counts[kind]]));
+  const counts = Object.fromEntries(PRUNE_KINDS.map((kind) => [snakeCase(kind), report.counts[kind]]));
   return {
     dry_run: report.dryRun,
     older_than_ms: report.olderThanMs,
@@ -208,6 +218,8 @@ export function pruneReportJson(report: PruneReport, vacuumed?: VacuumReport): R
     }),
   };
 }
+
+const snakeCase = (kind: PruneKind): string => kind.replace(/[A-Z]/g, (upper) => `_${upper.toLowerCase()}`);
 
 /** Durations as people type them: 30d, 12h, 90m, 3600s. Undefined for anything else. */
 export function parseDurationMs(text: string): number | undefined {

@@ -50,6 +50,11 @@ export interface CouncilOverview {
   openedAt: number;
   deadlineAt: number | null;
   decidedAt: number | null;
+  /**
+   * True when outcome and decidedAt are not stored yet: the deadline passed while no hub or server
+   * swept, and the reader computed what the next write (tally_council, cast_vote, a sweep) records.
+   */
+  awaitingRecord: boolean;
 }
 
 /**
@@ -126,5 +131,6 @@ export function fleetCouncils(store: Store, fleetId: string, limit: number): Cou
   return rows.reverse().map((r) => ({
     id: r.message_id, subject: r.subject, proposerId: r.proposer_id, outcome: r.outcome, approvals: r.approvals ?? 0, declines: r.declines ?? 0,
     totalWeight: r.total_weight ?? 0, quorum: r.quorum, openedAt: r.opened_at, deadlineAt: r.deadline_at, decidedAt: r.decided_at,
+    awaitingRecord: false,
   }));
 }

@@ -1,5 +1,5 @@
-// What `prune` asks of the database. Every statement here is keyed by an index of migrations
-// 0001 and 0004, so a transaction's cost follows the rows it removes, not the size of the file.
+// What `prune` asks of the database. Every statement here is keyed by an index (the one named
+// beside it), so a transaction's cost follows the rows it removes, not the size of the file.
 import type BetterSqlite3 from 'better-sqlite3';
 import { prepareChainStatements } from './ledger-chain.js';
 
@@ -22,6 +22,11 @@ export interface RetentionCounts {
   outcomes: number;
   send_keys: number;
   reservations: number;
+  /** Tasks of the fleet (their skills, dependencies and claims cascade). */
+  tasks: number;
+  councils: number;
+  /** Every vote cast in those councils, replaced ones included (voters and votes cascade). */
+  council_votes: number;
 }
 
 // A fleet may be pruned when it settled before the cutoff and none of its agents is still live.
@@ -51,8 +56,8 @@ export interface RetentionStatements {
   deleteOutcomesOf(fleetId: string, limit: number): number;
   deleteSendKeysOf(fleetId: string, limit: number): number;
   deleteReservationsOf(fleetId: string, limit: number): number;
-  /** Deletes the fleet row, its agents and their capabilities (skills and terms cascade), and its councils. */
-  deleteFleet(fleetId: string): { agents: number; capabilities: number };
+  /** Deletes the fleet row, its agents and their capabilities (skills and terms cascade), its tasks and its councils. */
+  deleteFleet(fleetId: string): { agents: number; capabilities: number; tasks: number; councils: number; councilVotes: number };
   deleteFleetlessEvents(cutoff: number, limit: number): number;
   /** What a prune at this cutoff would delete now. One statement, so one consistent snapshot. */
   countPrunable(cutoff: number): RetentionCounts;
@@ -82,7 +87,13 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
   const capabilitiesOf = db.prepare(CAPABILITIES_OF).pluck();
   const deleteCapability = db.prepare('DELETE FROM capabilities WHERE agent_id = ?');
   const deleteAgents = db.prepare('DELETE FROM agents WHERE fleet_id = ?');
-  // councils_by_fleet; voters and votes cascade. Not counted: a council is its proposal message.
+  // tasks_by_fleet by its fleet_id prefix; skills, dependencies and claims cascade. Deleted here
+  // rather than by the fleet row's cascade, so the report can say how many went.
+  const deleteTasks = db.prepare('DELETE FROM tasks WHERE fleet_id = ?');
+  // councils_by_fleet, then council_votes_by_council: counted before the cascade takes them.
+  const countCouncilVotes = db.prepare(
+    'SELECT count(*) FROM council_votes WHERE council_id IN (SELECT message_id FROM councils WHERE fleet_id = ?)').pluck();
+  // councils_by_fleet; voters and votes cascade.
   const deleteCouncils = db.prepare('DELETE FROM councils WHERE fleet_id = ?');
   const deleteFleetRow = db.prepare('DELETE FROM fleets WHERE id = ?');
   // events_fleetless_by_time.
@@ -117,7 +128,11 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
                      AND NOT EXISTS (SELECT 1 FROM agents AS a WHERE a.id = c.agent_id AND a.fleet_id <> c.fleet_id))) AS capabilities,
             (SELECT count(*) FROM doomed_agents AS a JOIN routing_outcomes AS o ON o.agent_id = a.id) AS outcomes,
             (SELECT count(*) FROM doomed AS f JOIN send_keys AS k ON k.fleet_id = f.id) AS send_keys,
-            (SELECT count(*) FROM doomed AS f JOIN file_reservations AS r ON r.fleet_id = f.id) AS reservations`);
+            (SELECT count(*) FROM doomed AS f JOIN file_reservations AS r ON r.fleet_id = f.id) AS reservations,
+            (SELECT count(*) FROM doomed AS f JOIN tasks AS t ON t.fleet_id = f.id) AS tasks,
+            (SELECT count(*) FROM doomed AS f JOIN councils AS c ON c.fleet_id = f.id) AS councils,
+            (SELECT count(*) FROM doomed AS f JOIN councils AS c ON c.fleet_id = f.id
+               JOIN council_votes AS v ON v.council_id = c.message_id) AS council_votes`);
 
   return {
     prunableFleets: (cutoff, limit) => prunable.all({ cutoff, limit }) as string[],
@@ -136,10 +151,12 @@ export function prepareRetentionStatements(db: BetterSqlite3.Database): Retentio
     deleteFleet: (fleetId) => {
       const capabilities = (capabilitiesOf.all({ fleet: fleetId }) as string[])
         .reduce((n, agentId) => n + deleteCapability.run(agentId).changes, 0);
+      const tasks = deleteTasks.run(fleetId).changes;
       const agents = deleteAgents.run(fleetId).changes;
-      deleteCouncils.run(fleetId);
+      const councilVotes = countCouncilVotes.get(fleetId) as number;
+      const councils = deleteCouncils.run(fleetId).changes;
       deleteFleetRow.run(fleetId);
-      return { agents, capabilities };
+      return { agents, capabilities, tasks, councils, councilVotes };
     },
     deleteFleetlessEvents: (cutoff, limit) => pruned('events', deleteFleetless.all(cutoff, limit) as number[]),
     countPrunable: (cutoff) => count.get({ cutoff }) as RetentionCounts,

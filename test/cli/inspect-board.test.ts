@@ -147,7 +147,7 @@ describe('meshfleet inspect --fleet ID: reservations, councils, receipts', () =>
     });
     expect(answer.councils).toEqual([
       { council_id: pending, subject: 'ship on friday', proposer_id: lead, status: 'open', approvals: 1, declines: 0, total_weight: 2, quorum: 2,
-        opened_at: expect.any(Number), deadline_at: expect.any(Number), decided_at: null },
+        opened_at: expect.any(Number), deadline_at: expect.any(Number), decided_at: null, awaiting_record: false },
       expect.objectContaining({ council_id: ratified, status: 'ratified', approvals: 1, quorum: 1, deadline_at: null, decided_at: expect.any(Number) }),
     ]);
     const byId = new Map(answer.messages.map((m: { message_id: string; receipts: number }) => [m.message_id, m.receipts]));

@@ -69,14 +69,32 @@ describe('meshfleet prune', () => {
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({
       database: dbPath, dry_run: true, older_than_ms: 30 * DAY_MS, held_back_fleets: 1, transactions: 0,
-      counts: { fleets: 2, agents: 5, messages: 4, receipts: 4, send_keys: 2 },
+      counts: { fleets: 2, agents: 5, messages: 4, receipts: 4, send_keys: 2, tasks: 4, councils: 2, council_votes: 6 },
     });
-    expect(Object.keys(report.counts)).toEqual(
-      ['fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities', 'outcomes', 'send_keys', 'reservations']);
+    // Keys only ever added, at the end.
+    expect(Object.keys(report.counts)).toEqual(['fleets', 'agents', 'messages', 'deliveries', 'receipts', 'events', 'capabilities',
+      'outcomes', 'send_keys', 'reservations', 'tasks', 'councils', 'council_votes']);
     expect(dumpDatabase(dbPath)).toEqual(before);
 
     const real = JSON.parse(runCli(['prune', '--older-than', '30d', '--json', '--db', dbPath]).stdout);
     expect(real.counts).toEqual(report.counts);
+    // And what the real run removed is what the dry run announced.
+    const after = dumpDatabase(dbPath);
+    const removed = (table: string) => (before[table] ?? []).length - (after[table] ?? []).length;
+    expect({ tasks: removed('tasks'), councils: removed('councils'), council_votes: removed('council_votes') })
+      .toEqual({ tasks: report.counts.tasks, councils: report.counts.councils, council_votes: report.counts.council_votes });
+  });
+
+  it('--dry-run prints how many tasks, councils and council votes would go, as the real run then deletes', () => {
+    seedMesh();
+    const dry = runCli(['prune', '--older-than', '30d', '--dry-run', '--db', dbPath]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^kind +would delete$/m);
+    const rowsOf = (out: string) => ['tasks', 'councils', 'council votes'].map((label) => out.match(new RegExp(`^${label} +(\\d+)$`, 'm'))?.[1]);
+    expect(rowsOf(dry.stdout)).toEqual(['4', '2', '6']);
+    const real = runCli(['prune', '--older-than', '30d', '--db', dbPath]);
+    expect(rowsOf(real.stdout)).toEqual(['4', '2', '6']);
+    expect(dumpDatabase(dbPath).tasks).toHaveLength(6); // the three kept fleets' two each
   });
 
   it('--vacuum gives the space back and says how much', () => {

@@ -1,5 +1,6 @@
 // Fleets of every age and state, each with a row of every kind prune deletes, and the database
 // as it should look once given fleets are pruned.
+import type BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'vitest';
 import { recordEvent } from '../../src/mesh/events.js';
 import { createFleet, markAgentFinished, markAgentStarted } from '../../src/mesh/fleets.js';
@@ -15,7 +16,8 @@ export interface SeededFleet { fleetId: string; agentIds: string[] }
 
 /**
  * A fleet created at `at` whose agents started, registered capabilities, messaged each other
- * (direct and broadcast, some acknowledged), recorded outcomes, receipts and a send key; then
+ * (direct and broadcast, some acknowledged), recorded outcomes, receipts, a send key,
+ * reservations, a task board and a council; then
  * settled one second later as `settle` says (null: its agents keep running).
  */
 export function seedFleet(store: Store, at: number, options: { agents?: number; settle?: 'complete' | 'failed' | null; payloadBytes?: number } = {}): SeededFleet {
@@ -42,6 +44,7 @@ export function seedFleet(store: Store, at: number, options: { agents?: number; 
     const reserve = db.prepare('INSERT INTO file_reservations (fleet_id, agent_id, pattern, exclusive, created_at, expires_at, released_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     reserve.run(fleet.id, first, 'src/**', 1, at + 40, at + 3_600_000, null);
     reserve.run(fleet.id, second, 'docs/*.md', 0, at + 40, at + 3_600_000, at + 70);
+    seedBoardAndCouncil(db, fleet.id, [first, second], broadcast.messageId, at);
   }).immediate());
   if (options.settle !== null) {
     for (const [i, agentId] of agentIds.entries()) {
@@ -50,6 +53,28 @@ export function seedFleet(store: Store, at: number, options: { agents?: number; 
     }
   }
   return { fleetId: fleet.id, agentIds };
+}
+
+/**
+ * Two tasks (one done, one claimed and waiting for it, each with a skill) and a decided council
+ * whose proposal is `proposalId`, with both agents voting and the first voting twice.
+ */
+function seedBoardAndCouncil(db: BetterSqlite3.Database, fleetId: string, [first, second]: [string, string], proposalId: string, at: number): void {
+  const task = db.prepare(`INSERT INTO tasks (id, fleet_id, title, description, status, created_at, updated_at)
+    VALUES (?, ?, ?, 'x', ?, ?, ?)`);
+  const [schema, api] = [`task-schema-${fleetId}`, `task-api-${fleetId}`];
+  task.run(schema, fleetId, 'schema', 'done', at + 40, at + 80);
+  task.run(api, fleetId, 'api', 'claimed', at + 40, at + 90);
+  db.prepare('INSERT INTO task_skills (task_id, position, skill) VALUES (?, 0, ?), (?, 0, ?)').run(schema, 'sql', api, 'typescript');
+  db.prepare('INSERT INTO task_dependencies (task_id, depends_on_id) VALUES (?, ?)').run(api, schema);
+  db.prepare('INSERT INTO task_claims (task_id, agent_id, claimed_at, expires_at) VALUES (?, ?, ?, ?)').run(api, second, at + 90, at + 600_000);
+  db.prepare(`INSERT INTO councils (message_id, fleet_id, proposer_id, subject, quorum, silence, opened_at, deadline_at, outcome, decided_at, reason)
+    VALUES (?, ?, ?, 'ship it', 2, 'abstain', ?, NULL, 'ratified', ?, 'approvals 2 of quorum 2')`).run(proposalId, fleetId, second, at + 50, at + 70);
+  db.prepare('INSERT INTO council_voters (council_id, agent_id, weight, required) VALUES (?, ?, 1, 0), (?, ?, 1, 0)').run(proposalId, first, proposalId, second);
+  const vote = db.prepare('INSERT INTO council_votes (council_id, agent_id, approve, note, cast_at, superseded_at) VALUES (?, ?, ?, NULL, ?, ?)');
+  vote.run(proposalId, first, 0, at + 55, at + 65);
+  vote.run(proposalId, first, 1, at + 65, null);
+  vote.run(proposalId, second, 1, at + 70, null);
 }
 
 export function seedFleetlessEvent(store: Store, at: number, name: string): void {
@@ -92,6 +117,8 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
   const messages = rows('messages').filter((m) => fleets.has(m.fleet_id as string));
   const seqs = new Set(messages.map((m) => m.seq));
   const messageIds = new Set(messages.map((m) => m.id));
+  const tasks = new Set(rows('tasks').filter((t) => fleets.has(t.fleet_id as string)).map((t) => t.id as string));
+  const councils = new Set(rows('councils').filter((c) => fleets.has(c.fleet_id as string)).map((c) => c.message_id as string));
   const gone: Record<string, (row: Row) => boolean> = {
     fleets: (r) => fleets.has(r.id as string),
     agents: (r) => fleets.has(r.fleet_id as string),
@@ -105,6 +132,13 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
     routing_outcomes: (r) => agents.has(r.agent_id as string),
     send_keys: (r) => fleets.has(r.fleet_id as string),
     file_reservations: (r) => fleets.has(r.fleet_id as string),
+    tasks: (r) => fleets.has(r.fleet_id as string),
+    task_skills: (r) => tasks.has(r.task_id as string),
+    task_dependencies: (r) => tasks.has(r.task_id as string),
+    task_claims: (r) => tasks.has(r.task_id as string),
+    councils: (r) => councils.has(r.message_id as string),
+    council_voters: (r) => councils.has(r.council_id as string),
+    council_votes: (r) => councils.has(r.council_id as string),
   };
   const after: Dump = {};
   const counts: Record<string, number> = {};
@@ -126,6 +160,7 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
       fleets: counts.fleets!, agents: counts.agents!, messages: counts.messages!, deliveries: counts.deliveries!,
       receipts: counts.receipts!, events: counts.events!, capabilities: counts.capabilities!, outcomes: counts.routing_outcomes!,
       sendKeys: counts.send_keys!, reservations: counts.file_reservations!,
+      tasks: counts.tasks!, councils: counts.councils!, councilVotes: counts.council_votes!,
     },
   };
 }
