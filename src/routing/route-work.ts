@@ -105,41 +105,72 @@ export function routeWork(store: Store, description: string, options: { topN?: n
   return store.routing.read((view) => rank(view, words, options.fleetId ?? null, topN));
 }
 
-/** One agent's best hit per word so far: a few words each, so a short list beats an array per word. */
+/** An agent met by the description: its best hit per word, in the description's order. */
 interface AgentHits {
   agentId: string;
   candidate: Candidate;
   hits: Hit[];
 }
 
+// Not for candidates: the slot's agent is outside the fleet asked for, or has no capability row.
+const SKIP = 2;
+const TAKE = 1;
+
 function rank(view: RouteView, words: ReturnType<typeof tokens>, fleetId: string | null, topN: number): RouteMatch[] {
   const { reaches, outcomeKeys } = reachesOf(view, words);
-  const agents = new Map<string, AgentHits>();
+  // Looked up first: agents are numbered as their postings are read, and the arrays below need them all.
+  const found = reaches.map((reach) => view.postings(reach.lookup));
+  const agentCount = view.agentCount();
+  const verdict = new Uint8Array(agentCount);
+  const agents: (AgentHits | undefined)[] = new Array(agentCount);
+  const sums = new Float64Array(agentCount);
+  // One word at a time: each agent's best hit for it, in arrays by slot, reset through `touched`.
+  const wordBest = new Float64Array(agentCount);
+  const wordHit: (Hit | undefined)[] = new Array(agentCount);
+  const touched: number[] = [];
+  const met: number[] = [];
   const consider = (reach: Reach, posting: Posting) => {
-    let agent = agents.get(posting.agentId);
-    if (agent === undefined) {
+    const slot = posting.slot;
+    if (verdict[slot] === 0) {
       const candidate = view.candidate(posting.agentId);
-      if (candidate === undefined || (fleetId !== null && candidate.fleetId !== fleetId)) return;
-      agents.set(posting.agentId, agent = { agentId: posting.agentId, candidate, hits: [] });
+      const take = candidate !== undefined && (fleetId === null || candidate.fleetId === fleetId);
+      verdict[slot] = take ? TAKE : SKIP;
+      if (take) {
+        agents[slot] = { agentId: posting.agentId, candidate, hits: [] };
+        met.push(slot);
+      }
     }
+    if (verdict[slot] === SKIP) return;
     const points = reach.share * fieldPoints(posting) * (posting.part ? PART_DISCOUNT : 1);
-    // An agent scores a word once, through its best match. On a tie the first stays: reaches
-    // come the word itself first, then its synonyms, then its relatives.
-    const kept = agent.hits.findIndex((h) => h.reach.position === reach.position);
-    if (kept === -1) agent.hits.push({ reach, posting, points });
-    else if (points > agent.hits[kept]!.points) agent.hits[kept] = { reach, posting, points };
+    // An agent scores a word once, through its best match. On a tie the first stays: a word's
+    // reaches come the word itself first, then its synonyms, then its relatives.
+    if (wordHit[slot] === undefined) touched.push(slot);
+    else if (points <= wordBest[slot]!) return;
+    wordBest[slot] = points;
+    wordHit[slot] = { reach, posting, points };
   };
-  for (const reach of reaches) {
-    const { whole, parts } = view.postings(reach.lookup);
+  const endWord = () => {
+    for (const slot of touched) {
+      const hit = wordHit[slot]!;
+      sums[slot] = sums[slot]! + roundScore(hit.points);
+      agents[slot]!.hits.push(hit);
+      wordHit[slot] = undefined;
+    }
+    touched.length = 0;
+  };
+  reaches.forEach((reach, i) => {
+    if (i > 0 && reach.position !== reaches[i - 1]!.position) endWord();
+    const { whole, parts } = found[i]!;
     for (const posting of whole) consider(reach, posting);
     if (reach.meetsParts) for (const posting of parts) consider(reach, posting);
-  }
-  // Every candidate's score; the full match (reasons in the description's order, outcome) for the top ones only.
+  });
+  endWord();
+  // Every candidate's score; the full match (reasons, outcome) for the top ones only.
   const ranked: Ranked[] = [];
-  for (const agent of agents.values()) {
-    let sum = 0;
-    for (const hit of agent.hits) sum += roundScore(hit.points);
-    const keywordScore = roundScore(sum);
+  for (const slot of met) {
+    const agent = agents[slot]!;
+    if (agent.hits.length === 0) continue;
+    const keywordScore = roundScore(sums[slot]!);
     const outcome = outcomeOf(view, agent.agentId, outcomeKeys);
     ranked.push({ agent, keywordScore, outcome, live: LIVE.includes(agent.candidate.status), score: roundScore(keywordScore * outcome.factor) });
   }
@@ -225,7 +256,7 @@ function outcomeOf(view: RouteView, agentId: string, keys: ReadonlySet<string>):
 
 function match(agent: AgentHits, keywordScore: number, outcome: OutcomeFactor): RouteMatch {
   const { agentId, candidate } = agent;
-  const reasons = agent.hits.sort((a, b) => a.reach.position - b.reach.position).map(toReason);
+  const reasons = agent.hits.map(toReason);
   return {
     agentId, fleetId: candidate.fleetId, role: candidate.role, status: candidate.status, live: LIVE.includes(candidate.status),
     score: roundScore(keywordScore * outcome.factor), keywordScore, weight: outcome.factor,

@@ -19,6 +19,8 @@ export type Relation = 'same' | 'ancestor' | 'descendant' | 'sibling';
 /** An agent's role or skill that holds a term (a row of capability_terms). */
 export interface Posting {
   agentId: string;
+  /** The agent's number in this connection's index, 0 to agentCount() - 1: routes keep per-agent sums in arrays. */
+  slot: number;
   field: 'role' | 'skill';
   /** The role or skill as the agent registered it. */
   source: string;
@@ -61,6 +63,8 @@ export interface RouteView {
   relatives(term: string): readonly Relative[];
   /** Who holds a term: as a whole word (or the whole role or skill), and only as a part of a word. */
   postings(term: string): Postings;
+  /** How many agents postings have numbered so far: every slot is below it. */
+  agentCount(): number;
   candidate(agentId: string): Candidate | undefined;
   /** Recorded outcomes of an agent, by lower-cased capability key. */
   outcomes(agentId: string): ReadonlyMap<string, OutcomeTally> | undefined;
@@ -135,10 +139,19 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
   const known = new Memo((term) => (isKnown.get({ term }) as number) === 1);
   const synonyms = new Memo((term) => synonymsOf.all(term) as string[]);
   const relatives = new Memo((term) => relativesOf.all({ term }) as Relative[]);
+  // Agents are numbered as postings first name them; the numbers go with the postings.
+  let slots = new Map<string, number>();
+  const slotOf = (agentId: string): number => {
+    let slot = slots.get(agentId);
+    if (slot === undefined) slots.set(agentId, slot = slots.size);
+    return slot;
+  };
   const postings = new Memo((term): Postings => {
     const found: Postings = { whole: [], parts: [] };
     for (const [agentId, field, source, part] of postingsOf.all(term) as [string, 'role' | 'skill', string, number][]) {
-      (part === 1 ? found.parts : found.whole).push({ agentId, field, source, part: part === 1, wholeRole: field === 'role' && normalizeTerm(source) === term });
+      (part === 1 ? found.parts : found.whole).push({
+        agentId, slot: slotOf(agentId), field, source, part: part === 1, wholeRole: field === 'role' && normalizeTerm(source) === term,
+      });
     }
     return found;
   });
@@ -163,7 +176,10 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
       synonyms.clear();
       relatives.clear();
     }
-    if (seen === undefined || now[0] !== seen[0]) postings.clear();
+    if (seen === undefined || now[0] !== seen[0]) {
+      postings.clear();
+      slots = new Map();
+    }
     if (seen === undefined || now[1] !== seen[1]) candidates.clear();
     if (seen === undefined || now[3] !== seen[3] || now[4] < seen[4]) {
       outcomes = new Map();
@@ -179,6 +195,7 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
     synonyms: (term) => synonyms.get(term),
     relatives: (term) => relatives.get(term),
     postings: (term) => postings.get(term),
+    agentCount: () => slots.size,
     candidate: (agentId) => candidates.get(agentId),
     outcomes: (agentId) => outcomes.get(agentId),
   };

@@ -154,6 +154,13 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
   if (dump.ledger_chain !== undefined) {
     after.ledger_chain = rows('ledger_chain').map((link) => (pruned(link) ? { ...link, pruned_at: expect.any(Number) } : link));
   }
+  // route_work's counters (migrations/NNNN-routing-generations.sql) move for every part whose tables lost rows, and only those.
+  if (dump.routing_generations !== undefined) {
+    const moved: Record<string, boolean> = {
+      terms: counts.capability_terms! > 0, agents: counts.agents! + counts.capabilities! > 0, outcomes: counts.routing_outcomes! > 0, taxonomy: false,
+    };
+    after.routing_generations = rows('routing_generations').map((g) => (moved[g.part as string] ? { ...g, generation: expect.any(Number) } : g));
+  }
   return {
     dump: after,
     counts: {
