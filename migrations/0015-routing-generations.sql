@@ -1,41 +1,96 @@
--- 0015: route_work reads what it needs of the routing tables once per process and keeps it
--- (src/store/route-index.ts); before each route it reads these four counters to learn whether
--- anything it keeps has changed since, in this process or any other, or at the sqlite3 prompt.
--- Triggers bump a counter in the transaction that changes its tables:
---   terms     capability_terms: which agents a term reaches
---   agents    capabilities (role, fleet) and agents (status): who the candidates are
---   taxonomy  skills, synonyms: what a word expands to (skill_closure is derived from skills'
---             parent_id and rewritten with them, so it needs no trigger of its own: one per
---             closure row would add 40% to replacing the largest taxonomy, 170,000 pairs)
---   outcomes  routing_outcomes rows changed or removed, or one inserted below the newest id
---             (rows appended at the end are read by id and need no bump)
--- Nothing else reads this table; dropping a counter's row would only make route_work reload.
+-- 0015: route_work reads what it needs of the routing tables once per connection and keeps it
+-- (src/store/route-index.ts). Before each route it reads the four counters below to learn whether
+-- anything it keeps has changed since, in this process or any other, or at the sqlite3 prompt,
+-- and routing_changes to learn which terms and agents changed, so it reads again only those.
+-- Triggers bump a counter (and stamp the changed key) in the transaction that changes a table:
+--   terms     capability_terms: which agents hold a term (key: the term)
+--   agents    capabilities (role, fleet) and agents (insert, delete, status): who the candidates
+--             are (key: the agent id)
+--   taxonomy  skills, synonyms: what a word expands to (no keys: a change reloads it all). The
+--             closure table is derived from skills.parent_id and rewritten with it, so it needs no
+--             trigger of its own: one per closure row would add 40% to replacing the largest
+--             taxonomy (170,000 pairs).
+--   outcomes  routing_outcomes rows changed or removed, or one inserted below the newest id, reload
+--             them all; rows appended at the end are read by id and need no bump.
+-- Nothing else reads these tables. routing_changes keeps one row per term or agent ever changed,
+-- with the generation of its latest change.
 CREATE TABLE routing_generations (
   part       TEXT    PRIMARY KEY CHECK (part IN ('terms', 'agents', 'taxonomy', 'outcomes')),
   generation INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
 INSERT INTO routing_generations (part) VALUES ('terms'), ('agents'), ('taxonomy'), ('outcomes');
 
+CREATE TABLE routing_changes (
+  part       TEXT    NOT NULL CHECK (part IN ('terms', 'agents')),
+  key        TEXT    NOT NULL,
+  generation INTEGER NOT NULL,
+  PRIMARY KEY (part, key)
+) STRICT, WITHOUT ROWID;
+-- What changed since the generation a connection last saw.
+CREATE INDEX routing_changes_since ON routing_changes (part, generation);
+
 CREATE TRIGGER capability_terms_inserted_route AFTER INSERT ON capability_terms
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'terms', NEW.term, generation FROM routing_generations WHERE part = 'terms'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 CREATE TRIGGER capability_terms_updated_route AFTER UPDATE ON capability_terms
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'terms', OLD.term, generation FROM routing_generations WHERE part = 'terms'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+  INSERT INTO routing_changes (part, key, generation) SELECT 'terms', NEW.term, generation FROM routing_generations WHERE part = 'terms'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 CREATE TRIGGER capability_terms_deleted_route AFTER DELETE ON capability_terms
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'terms', OLD.term, generation FROM routing_generations WHERE part = 'terms'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 
 CREATE TRIGGER capabilities_inserted_route AFTER INSERT ON capabilities
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'agents', NEW.agent_id, generation FROM routing_generations WHERE part = 'agents'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 CREATE TRIGGER capabilities_updated_route AFTER UPDATE ON capabilities
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'agents', OLD.agent_id, generation FROM routing_generations WHERE part = 'agents'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+  INSERT INTO routing_changes (part, key, generation) SELECT 'agents', NEW.agent_id, generation FROM routing_generations WHERE part = 'agents'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 CREATE TRIGGER capabilities_deleted_route AFTER DELETE ON capabilities
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'agents', OLD.agent_id, generation FROM routing_generations WHERE part = 'agents'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 CREATE TRIGGER agents_inserted_route AFTER INSERT ON agents
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'agents', NEW.id, generation FROM routing_generations WHERE part = 'agents'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 -- Only the status ranks agents: a remote agent's last_seen_at, written on every request, does not.
 CREATE TRIGGER agents_status_route AFTER UPDATE OF id, status ON agents
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'agents', OLD.id, generation FROM routing_generations WHERE part = 'agents'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+  INSERT INTO routing_changes (part, key, generation) SELECT 'agents', NEW.id, generation FROM routing_generations WHERE part = 'agents'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 CREATE TRIGGER agents_deleted_route AFTER DELETE ON agents
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents'; END;
+BEGIN
+  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  INSERT INTO routing_changes (part, key, generation) SELECT 'agents', OLD.id, generation FROM routing_generations WHERE part = 'agents'
+    ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
+END;
 
 CREATE TRIGGER skills_inserted_route AFTER INSERT ON skills
 BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'taxonomy'; END;

@@ -119,7 +119,7 @@ const TAKE = 1;
 function rank(view: RouteView, words: ReturnType<typeof tokens>, fleetId: string | null, topN: number): RouteMatch[] {
   const { reaches, outcomeKeys } = reachesOf(view, words);
   // Looked up first: agents are numbered as their postings are read, and the arrays below need them all.
-  const found = reaches.map((reach) => view.postings(reach.lookup));
+  const found = reaches.map((reach) => ({ whole: view.postings(reach.lookup), parts: reach.meetsParts ? view.partPostings(reach.lookup) : [] }));
   const agentCount = view.agentCount();
   const verdict = new Uint8Array(agentCount);
   const agents: (AgentHits | undefined)[] = new Array(agentCount);
@@ -162,7 +162,7 @@ function rank(view: RouteView, words: ReturnType<typeof tokens>, fleetId: string
     if (i > 0 && reach.position !== reaches[i - 1]!.position) endWord();
     const { whole, parts } = found[i]!;
     for (const posting of whole) consider(reach, posting);
-    if (reach.meetsParts) for (const posting of parts) consider(reach, posting);
+    for (const posting of parts) consider(reach, posting);
   });
   endWord();
   // Every candidate's score; the full match (reasons, outcome) for the top ones only.

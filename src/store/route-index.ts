@@ -30,11 +30,6 @@ export interface Posting {
   wholeRole: boolean;
 }
 
-export interface Postings {
-  whole: Posting[];
-  parts: Posting[];
-}
-
 /** A taxonomy node near another: its ancestors and descendants with their distance, and its siblings (distance 2). */
 export interface Relative {
   name: string;
@@ -61,8 +56,10 @@ export interface RouteView {
   known(term: string): boolean;
   synonyms(term: string): readonly string[];
   relatives(term: string): readonly Relative[];
-  /** Who holds a term: as a whole word (or the whole role or skill), and only as a part of a word. */
-  postings(term: string): Postings;
+  /** Who holds a term as a whole word, or as their whole role or skill. */
+  postings(term: string): readonly Posting[];
+  /** Who holds a term only as a part of one of their words ("node" of "node.js"). */
+  partPostings(term: string): readonly Posting[];
   /** How many agents postings have numbered so far: every slot is below it. */
   agentCount(): number;
   candidate(agentId: string): Candidate | undefined;
@@ -80,6 +77,8 @@ export interface RouteIndex {
  * are free text: without a bound, every word ever routed on would stay.
  */
 const MEMO_LIMIT = 50_000;
+/** How many agents the postings may number before they are all read again. */
+const MAX_SLOTS = 20_000;
 
 /** A lookup by key, remembered (misses too) until cleared. */
 class Memo<V> {
@@ -96,6 +95,9 @@ class Memo<V> {
   }
   clear(): void {
     this.values.clear();
+  }
+  forget(key: string): void {
+    this.values.delete(key);
   }
 }
 
@@ -128,7 +130,8 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
        CROSS JOIN skill_closure AS down ON down.ancestor_id = up.ancestor_id AND down.depth = 1 AND down.descendant_id <> n.id
        CROSS JOIN skills AS rel ON rel.id = down.descendant_id
       WHERE n.name = @term`);
-  const postingsOf = db.prepare('SELECT agent_id, field, source, part FROM capability_terms WHERE term = ?').raw();
+  const postingsOf = db.prepare('SELECT agent_id, field, source FROM capability_terms WHERE term = ? AND part = ?').raw();
+  const changedSince = db.prepare('SELECT key FROM routing_changes WHERE part = ? AND generation > ?').pluck();
   const candidateOf = db.prepare(
     'SELECT c.role, c.fleet_id AS fleetId, a.status FROM capabilities AS c LEFT JOIN agents AS a ON a.id = c.agent_id WHERE c.agent_id = ?');
   // routing_outcomes_by_agent_key (agent_id, lower(capability_key)) gives the groups in order.
@@ -140,21 +143,18 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
   const synonyms = new Memo((term) => synonymsOf.all(term) as string[]);
   const relatives = new Memo((term) => relativesOf.all({ term }) as Relative[]);
   // Agents are numbered as postings first name them; the numbers go with the postings.
-  let slots = new Map<string, number>();
+  const slots = new Map<string, number>();
   const slotOf = (agentId: string): number => {
     let slot = slots.get(agentId);
     if (slot === undefined) slots.set(agentId, slot = slots.size);
     return slot;
   };
-  const postings = new Memo((term): Postings => {
-    const found: Postings = { whole: [], parts: [] };
-    for (const [agentId, field, source, part] of postingsOf.all(term) as [string, 'role' | 'skill', string, number][]) {
-      (part === 1 ? found.parts : found.whole).push({
-        agentId, slot: slotOf(agentId), field, source, part: part === 1, wholeRole: field === 'role' && normalizeTerm(source) === term,
-      });
-    }
-    return found;
-  });
+  const postingsWith = (part: 0 | 1) => new Memo((term): Posting[] =>
+    (postingsOf.all(term, part) as [string, 'role' | 'skill', string][]).map(([agentId, field, source]) => ({
+      agentId, slot: slotOf(agentId), field, source, part: part === 1, wholeRole: field === 'role' && normalizeTerm(source) === term,
+    })));
+  const postings = postingsWith(0);
+  const partPostings = postingsWith(1);
   const candidates = new Memo((agentId) => candidateOf.get(agentId) as Candidate | undefined);
   let outcomes = new Map<string, Map<string, OutcomeTally>>();
 
@@ -171,16 +171,31 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
   let seen: Generations | undefined;
   const refresh = () => {
     const now = generations.get() as Generations;
+    // Routes size their arrays by the number of agents ever numbered: start again once that has
+    // grown far past any fleet (agents come and go over months in one long-running hub).
+    if (slots.size > MAX_SLOTS) {
+      slots.clear();
+      seen = undefined;
+    }
     if (seen === undefined || now[2] !== seen[2]) {
       known.clear();
       synonyms.clear();
       relatives.clear();
     }
-    if (seen === undefined || now[0] !== seen[0]) {
+    if (seen === undefined) {
       postings.clear();
-      slots = new Map();
+      partPostings.clear();
+      candidates.clear();
+    } else {
+      // Only the terms and agents changed since: the rest stays as read.
+      if (now[0] !== seen[0]) {
+        for (const term of changedSince.all('terms', seen[0]) as string[]) {
+          postings.forget(term);
+          partPostings.forget(term);
+        }
+      }
+      if (now[1] !== seen[1]) for (const agentId of changedSince.all('agents', seen[1]) as string[]) candidates.forget(agentId);
     }
-    if (seen === undefined || now[1] !== seen[1]) candidates.clear();
     if (seen === undefined || now[3] !== seen[3] || now[4] < seen[4]) {
       outcomes = new Map();
       tally(allOutcomes.all() as [string, string, number, number][]);
@@ -195,6 +210,7 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
     synonyms: (term) => synonyms.get(term),
     relatives: (term) => relatives.get(term),
     postings: (term) => postings.get(term),
+    partPostings: (term) => partPostings.get(term),
     agentCount: () => slots.size,
     candidate: (agentId) => candidates.get(agentId),
     outcomes: (agentId) => outcomes.get(agentId),

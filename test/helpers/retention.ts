@@ -160,6 +160,18 @@ export function expectedAfterPrune(dump: Dump, fleetIds: readonly string[], cuto
       terms: counts.capability_terms! > 0, agents: counts.agents! + counts.capabilities! > 0, outcomes: counts.routing_outcomes! > 0, taxonomy: false,
     };
     after.routing_generations = rows('routing_generations').map((g) => (moved[g.part as string] ? { ...g, generation: expect.any(Number) } : g));
+    // And each removed term and agent is stamped with a newer generation; no other stamp moves.
+    // (Rows compared by key: the table may come back in its index's order.)
+    const changed = new Set([
+      ...rows('capability_terms').filter(gone.capability_terms!).map((r) => `terms ${r.term as string}`),
+      ...[...agents, ...rows('capabilities').filter(gone.capabilities!).map((r) => r.agent_id as string)].map((id) => `agents ${id}`),
+    ]);
+    const stamped = new Map(rows('routing_changes').map((r) => [`${r.part as string} ${r.key as string}`, r.generation as number]));
+    after.routing_changes = expect.toSatisfy((actual: Row[]) => {
+      const now = new Map(actual.map((r) => [`${r.part as string} ${r.key as string}`, r.generation as number]));
+      const keys = new Set([...stamped.keys(), ...changed]);
+      return now.size === keys.size && [...keys].every((key) => (changed.has(key) ? now.get(key)! > (stamped.get(key) ?? -1) : now.get(key) === stamped.get(key)));
+    }, 'a newer stamp for each removed term and agent, and no other change');
   }
   return {
     dump: after,
