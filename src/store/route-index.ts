@@ -77,26 +77,39 @@ export interface RouteIndex {
  * are free text: without a bound, every word ever routed on would stay.
  */
 const MEMO_LIMIT = 50_000;
+/**
+ * A node's relatives are weighed by their number: a leaf among 10,000 siblings brings 10,000, so
+ * a count of nodes alone would let the relatives of a large flat taxonomy fill the memory.
+ */
+const RELATIVES_LIMIT = 500_000;
+/** Postings kept at most (one per agent holding a term): a fleet of 1,000 agents holds about 18,000. */
+const POSTINGS_LIMIT = 1_000_000;
 /** How many agents the postings may number before they are all read again. */
 const MAX_SLOTS = 20_000;
 
-/** A lookup by key, remembered (misses too) until cleared. */
+/** A lookup by key, remembered (misses too) until forgotten, or until the memo is full and starts again. */
 class Memo<V> {
   private readonly values = new Map<string, V>();
-  constructor(private readonly load: (key: string) => V) {}
+  private used = 0;
+  constructor(private readonly load: (key: string) => V, private readonly weigh: (value: V) => number = () => 1, private readonly limit = MEMO_LIMIT) {}
   get(key: string): V {
     let value = this.values.get(key);
     if (value === undefined && !this.values.has(key)) {
-      if (this.values.size >= MEMO_LIMIT) this.values.clear();
       value = this.load(key);
+      const weight = 1 + this.weigh(value);
+      if (this.used + weight > this.limit) this.clear();
       this.values.set(key, value);
+      this.used += weight;
     }
     return value as V;
   }
   clear(): void {
     this.values.clear();
+    this.used = 0;
   }
   forget(key: string): void {
+    if (!this.values.has(key)) return;
+    this.used -= 1 + this.weigh(this.values.get(key) as V);
     this.values.delete(key);
   }
 }
@@ -140,8 +153,8 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
   const outcomesAfter = db.prepare('SELECT agent_id, lower(capability_key), succeeded, 1 FROM routing_outcomes WHERE id > ? ORDER BY id').raw();
 
   const known = new Memo((term) => (isKnown.get({ term }) as number) === 1);
-  const synonyms = new Memo((term) => synonymsOf.all(term) as string[]);
-  const relatives = new Memo((term) => relativesOf.all({ term }) as Relative[]);
+  const synonyms = new Memo((term) => synonymsOf.all(term) as string[], (found) => found.length, RELATIVES_LIMIT);
+  const relatives = new Memo((term) => relativesOf.all({ term }) as Relative[], (found) => found.length, RELATIVES_LIMIT);
   // Agents are numbered as postings first name them; the numbers go with the postings.
   const slots = new Map<string, number>();
   const slotOf = (agentId: string): number => {
@@ -152,7 +165,7 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
   const postingsWith = (part: 0 | 1) => new Memo((term): Posting[] =>
     (postingsOf.all(term, part) as [string, 'role' | 'skill', string][]).map(([agentId, field, source]) => ({
       agentId, slot: slotOf(agentId), field, source, part: part === 1, wholeRole: field === 'role' && normalizeTerm(source) === term,
-    })));
+    })), (found) => found.length, POSTINGS_LIMIT);
   const postings = postingsWith(0);
   const partPostings = postingsWith(1);
   const candidates = new Memo((agentId) => candidateOf.get(agentId) as Candidate | undefined);
