@@ -9,6 +9,12 @@ export interface EndpointContext {
   hubId: string;
   /** --listen: 127.0.0.1 and a free port unless the user chose otherwise. */
   listen: ListenAddress;
+  /**
+   * Asks the hub to start the agents waiting in the database, soon (not inside the caller): a
+   * tool that recorded agents on the hub's own connection calls it, since the hub's change feed
+   * sees only other connections' commits.
+   */
+  claimSoon(): void;
 }
 
 /** A started endpoint. */

@@ -137,14 +137,15 @@ export interface HubEndpointSettings {
  * which claims them as it claims every server's; inbox streams are served on the same port.
  */
 export function hubEndpoint(settings: HubEndpointSettings): StartEndpoint {
-  return async ({ store, listen }) => {
+  return async ({ store, listen, claimSoon }) => {
     const changes = new ChangeFeed(store);
     const push = new InboxPush(store, changes, {});
     const deps: ToolDeps = {
       store, changes, push, startedAt: Date.now(), version: settings.version, projectDir: settings.projectDir, homeDir: settings.homeDir,
       caller: { kind: 'operator' }, waits: { pending: 0 },
-      // The hub claims pending agents on every commit it sees (its change feed); nothing to start here.
-      agents: { owner: null, start: () => undefined, runningHere: 0 },
+      // Recorded pending on the hub's own connection, whose commits its change feed does not see:
+      // the hub is asked to claim them at once rather than at its next tick.
+      agents: { owner: null, start: () => claimSoon(), runningHere: 0 },
     };
     let endpoint: HttpEndpoint;
     try {

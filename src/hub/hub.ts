@@ -98,7 +98,10 @@ export class Hub {
     this.lastBeat = now;
     this.supervisor.begin();
     try {
-      this.endpoint = (await this.options.startEndpoint?.({ store: this.store, hubId: this.id, listen: this.options.listen ?? { host: '127.0.0.1', port: 0 } })) ?? null;
+      this.endpoint = (await this.options.startEndpoint?.({
+        store: this.store, hubId: this.id, listen: this.options.listen ?? { host: '127.0.0.1', port: 0 },
+        claimSoon: () => { setImmediate(() => guarded('claiming pending agents', () => this.claim())); },
+      })) ?? null;
     } catch (err) {
       await this.stop({ why: 'its HTTP endpoint could not start', release: true });
       throw err;

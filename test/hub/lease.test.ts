@@ -2,6 +2,8 @@
 // connections (as several processes have), and several `meshfleet hub` processes at once.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Hub } from '../../src/hub/hub.js';
+import { hubEndpoint } from '../../src/hub/http.js';
+import { createOperatorToken } from '../../src/mesh/operator-tokens.js';
 import { acquireHubLease, claimPendingAgents, readHubLease, releaseIdleHubLease, requestHubStop, type HubLease } from '../../src/hub/lease.js';
 import { createFleet } from '../../src/mesh/fleets.js';
 import { openStore, type Store } from '../../src/store/open.js';
@@ -9,7 +11,9 @@ import { startNode } from '../helpers/children.js';
 import { databasePerTest, rawDatabase } from '../helpers/database.js';
 import { CLI } from '../helpers/files.js';
 import { endHubsOf, hostEnv, isRunning, leaseOf } from '../helpers/hub.js';
+import { connectHttp } from '../helpers/http-hub.js';
 import { eventually } from '../helpers/mesh.js';
+import { TEST_AGENT } from '../helpers/runtime.js';
 
 let dir: string;
 let dbPath: string;
@@ -110,6 +114,26 @@ describe('a hub process in this test', () => {
     expect(end).toEqual({ why: 'another hub took the database over', release: false });
     await hub.stop(end);
     expect(readHubLease(other)?.hubId).toBe('hub-new');
+  });
+
+  it('starts agents spawned over its own HTTP endpoint at once, not at its next tick (its change feed misses its own commits)', async () => {
+    // A tick a minute long: only the endpoint's call to claim can start the agent within the wait.
+    const hub = new Hub(store, dbPath, {
+      runtime: { runtime: 'command', agentCommand: TEST_AGENT, dbPath }, env: { PATH: process.env.PATH },
+      supervision: { heartbeatEveryMs: 50 }, idleMs: 60_000, logPath: null, tickMs: 60_000,
+      startEndpoint: hubEndpoint({ version: '0.0.0-test', projectDir: dir, homeDir: dir, publicUrl: undefined, agentTimeoutMs: undefined }),
+      listen: { host: '127.0.0.1', port: 0 },
+    });
+    await hub.start();
+    const client = await connectHttp(`http://${readHubLease(other)!.listen}/mcp`, createOperatorToken(other, 'test').token);
+    try {
+      const { fleet_id: fleetId } = await client.ok('spawn_fleet', { agents: [{ role: 'planner', prompt: 'sleep:30000' }] });
+      await eventually(() => expect(rawDatabase(dbPath).value('SELECT status FROM agents WHERE fleet_id = ?', fleetId)).toBe('running'), 10_000);
+    } finally {
+      await client.close();
+      hub.end('test over');
+      await hub.stop(await hub.finished);
+    }
   });
 
   it('reads a stop request within a tick, and gives the lease back', async () => {
