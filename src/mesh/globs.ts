@@ -49,7 +49,28 @@ export function pathMatcher(pattern: string): (path: string) => boolean {
   // picomatch reads parentheses as groups even without extglobs; in wildmatch they are letters
   // (Next.js route folders such as `app/(shop)/page.tsx`).
   const isMatch = picomatch(pattern.replace(/[()]/g, '\\$&'), PICOMATCH_OPTIONS);
-  return (path) => isMatch(path);
+  // picomatch's expressions never let a wildcard match a line break, which git allows in a file
+  // name: the pattern's own automaton (the one overlap uses) decides those paths.
+  let own: Automaton | undefined;
+  return (path) => {
+    if (!LINE_BREAK.test(path)) return isMatch(path);
+    own ??= automaton(parsePattern(pattern, 'paths'));
+    return accepts(own, path);
+  };
+}
+
+const LINE_BREAK = /[\n\r\u2028\u2029]/u;
+
+/** Whether an automaton accepts a whole path. */
+function accepts(a: Automaton, path: string): boolean {
+  let states = new Set(a.closure(0));
+  for (const char of path) {
+    const next = new Set<number>();
+    for (const state of states) for (const to of a.step(state, char.codePointAt(0)!)) next.add(to);
+    if (next.size === 0) return false;
+    states = next;
+  }
+  return [...states].some((state) => a.accepts(state));
 }
 
 /**

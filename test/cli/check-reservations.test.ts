@@ -70,6 +70,21 @@ describe('the pre-commit hook', () => {
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain('src/app.ts: reserved exclusively');
   });
+
+  it('refuses a file whose name holds a line break, as git allows, when a reservation covers it', async () => {
+    // picomatch's ** and a leading * never match across a line break; the hook must not rely on it.
+    await reserveAs(alice, ['src/**', 'docs/*']);
+    mkdirSync(join(repo, 'docs'));
+    writeFileSync(join(repo, 'src', 'two\nlines.ts'), 'x\n');
+    writeFileSync(join(repo, 'docs', '\nleading.md'), 'x\n');
+    git(['add', '.']);
+    const refused = git(['commit', '-qm', 'odd name'], { MESHFLEET_AGENT_ID: bob });
+    expect(refused.status, refused.stdout + refused.stderr).not.toBe(0);
+    expect(refused.stderr).toContain('reserved exclusively by agent');
+    expect(refused.stderr).toContain('as src/**');
+    expect(refused.stderr).toContain('as docs/*');
+    expect(git(['log', '--oneline']).stdout.trim().split('\n')).toHaveLength(1);
+  });
 });
 
 describe('meshfleet check-reservations', () => {
