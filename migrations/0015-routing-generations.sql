@@ -12,6 +12,10 @@
 --             taxonomy (170,000 pairs).
 --   outcomes  routing_outcomes rows changed or removed, or one inserted below the newest id, reload
 --             them all; rows appended at the end are read by id and need no bump.
+-- A counter moves to the current time in microseconds (or one past its value, if that is more),
+-- so it never comes back to a value a connection has seen: restoring a backup sets it back, which a
+-- connection notices (a lower value: it reads everything again); any write after the restore then
+-- moves it past every value seen before.
 -- Nothing else reads these tables. routing_changes keeps one row per term or agent ever changed,
 -- with the generation of its latest change.
 CREATE TABLE routing_generations (
@@ -31,13 +35,13 @@ CREATE INDEX routing_changes_since ON routing_changes (part, generation);
 
 CREATE TRIGGER capability_terms_inserted_route AFTER INSERT ON capability_terms
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'terms';
   INSERT INTO routing_changes (part, key, generation) SELECT 'terms', NEW.term, generation FROM routing_generations WHERE part = 'terms'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
 END;
 CREATE TRIGGER capability_terms_updated_route AFTER UPDATE ON capability_terms
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'terms';
   INSERT INTO routing_changes (part, key, generation) SELECT 'terms', OLD.term, generation FROM routing_generations WHERE part = 'terms'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
   INSERT INTO routing_changes (part, key, generation) SELECT 'terms', NEW.term, generation FROM routing_generations WHERE part = 'terms'
@@ -45,20 +49,20 @@ BEGIN
 END;
 CREATE TRIGGER capability_terms_deleted_route AFTER DELETE ON capability_terms
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'terms';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'terms';
   INSERT INTO routing_changes (part, key, generation) SELECT 'terms', OLD.term, generation FROM routing_generations WHERE part = 'terms'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
 END;
 
 CREATE TRIGGER capabilities_inserted_route AFTER INSERT ON capabilities
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'agents';
   INSERT INTO routing_changes (part, key, generation) SELECT 'agents', NEW.agent_id, generation FROM routing_generations WHERE part = 'agents'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
 END;
 CREATE TRIGGER capabilities_updated_route AFTER UPDATE ON capabilities
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'agents';
   INSERT INTO routing_changes (part, key, generation) SELECT 'agents', OLD.agent_id, generation FROM routing_generations WHERE part = 'agents'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
   INSERT INTO routing_changes (part, key, generation) SELECT 'agents', NEW.agent_id, generation FROM routing_generations WHERE part = 'agents'
@@ -66,20 +70,20 @@ BEGIN
 END;
 CREATE TRIGGER capabilities_deleted_route AFTER DELETE ON capabilities
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'agents';
   INSERT INTO routing_changes (part, key, generation) SELECT 'agents', OLD.agent_id, generation FROM routing_generations WHERE part = 'agents'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
 END;
 CREATE TRIGGER agents_inserted_route AFTER INSERT ON agents
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'agents';
   INSERT INTO routing_changes (part, key, generation) SELECT 'agents', NEW.id, generation FROM routing_generations WHERE part = 'agents'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
 END;
 -- Only the status ranks agents: a remote agent's last_seen_at, written on every request, does not.
 CREATE TRIGGER agents_status_route AFTER UPDATE OF id, status ON agents
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'agents';
   INSERT INTO routing_changes (part, key, generation) SELECT 'agents', OLD.id, generation FROM routing_generations WHERE part = 'agents'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
   INSERT INTO routing_changes (part, key, generation) SELECT 'agents', NEW.id, generation FROM routing_generations WHERE part = 'agents'
@@ -87,30 +91,32 @@ BEGIN
 END;
 CREATE TRIGGER agents_deleted_route AFTER DELETE ON agents
 BEGIN
-  UPDATE routing_generations SET generation = generation + 1 WHERE part = 'agents';
+  UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'agents';
   INSERT INTO routing_changes (part, key, generation) SELECT 'agents', OLD.id, generation FROM routing_generations WHERE part = 'agents'
     ON CONFLICT (part, key) DO UPDATE SET generation = excluded.generation;
 END;
 
 CREATE TRIGGER skills_inserted_route AFTER INSERT ON skills
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'taxonomy'; END;
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'taxonomy'; END;
 CREATE TRIGGER skills_updated_route AFTER UPDATE ON skills
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'taxonomy'; END;
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'taxonomy'; END;
 CREATE TRIGGER skills_deleted_route AFTER DELETE ON skills
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'taxonomy'; END;
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'taxonomy'; END;
 CREATE TRIGGER synonyms_inserted_route AFTER INSERT ON synonyms
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'taxonomy'; END;
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'taxonomy'; END;
 CREATE TRIGGER synonyms_updated_route AFTER UPDATE ON synonyms
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'taxonomy'; END;
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'taxonomy'; END;
 CREATE TRIGGER synonyms_deleted_route AFTER DELETE ON synonyms
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'taxonomy'; END;
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'taxonomy'; END;
 
--- An outcome appended with the next id is read by id; one written below the newest id (an
--- explicit id) could be missed that way, so it reloads them all, as a change or removal does.
-CREATE TRIGGER routing_outcomes_inserted_route AFTER INSERT ON routing_outcomes
-  WHEN NEW.id < (SELECT max(id) FROM routing_outcomes)
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'outcomes'; END;
+-- An outcome appended with the next id is read by id; one written at or below the newest id (an
+-- explicit id, or an INSERT OR REPLACE of an existing row, whose delete fires no trigger) could be
+-- missed that way, so it reloads them all, as a change or removal does. Before the insert, an id
+-- SQLite is to choose reads as -1.
+CREATE TRIGGER routing_outcomes_inserted_route BEFORE INSERT ON routing_outcomes
+  WHEN NEW.id >= 0 AND NEW.id <= (SELECT max(id) FROM routing_outcomes)
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'outcomes'; END;
 CREATE TRIGGER routing_outcomes_updated_route AFTER UPDATE ON routing_outcomes
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'outcomes'; END;
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'outcomes'; END;
 CREATE TRIGGER routing_outcomes_deleted_route AFTER DELETE ON routing_outcomes
-BEGIN UPDATE routing_generations SET generation = generation + 1 WHERE part = 'outcomes'; END;
+BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'outcomes'; END;

@@ -67,12 +67,12 @@ export interface RouteMatch {
 
 const LIVE: readonly (AgentStatus | null)[] = ['pending', 'running'];
 
-/** One way a word of the description reaches a term agents may hold, and what that way is worth. */
+/**
+ * One way a start (a word of the description, or a part of one) reaches a term agents may hold,
+ * and what that way is worth. It does not depend on which word the start came from.
+ */
 interface Reach {
-  /** The word as the description has it, and its place there. */
-  keyword: string;
-  position: number;
-  /** The term that met the agent's term: the word, a part of it, a synonym, or a taxonomy relative. */
+  /** The term that met the agent's term: the start, a synonym, or a taxonomy relative. */
   through: string;
   /** The term looked up in agents' roles and skills: `through`, or a synonym of it. */
   lookup: string;
@@ -93,6 +93,12 @@ interface Hit {
   points: number;
 }
 
+/** A word's best hit for one agent. */
+interface WordHit {
+  keyword: string;
+  hit: Hit;
+}
+
 export function routeWork(store: Store, description: string, options: { topN?: number; fleetId?: string } = {}): RouteMatch[] {
   const topN = options.topN ?? 1;
   if (!Number.isInteger(topN) || topN < 1) {
@@ -102,79 +108,153 @@ export function routeWork(store: Store, description: string, options: { topN?: n
   if (words.length === 0) {
     throw new MeshError('invalid', 'The description has no keywords to route on.', 'Describe the work, e.g. "fix the react login form".');
   }
-  return store.routing.read((view) => rank(view, words, options.fleetId ?? null, topN));
+  return store.routing.read((view) => new Route(view, options.fleetId ?? null).rank(words, topN));
 }
 
 /** An agent met by the description: its best hit per word, in the description's order. */
 interface AgentHits {
   agentId: string;
   candidate: Candidate;
+  hits: WordHit[];
+  sum: number;
+}
+
+/** Every agent a start reaches, each with its best hit: the same for every word the start comes from. */
+interface StartBest {
+  slots: number[];
   hits: Hit[];
 }
 
-// Not for candidates: the slot's agent is outside the fleet asked for, or has no capability row.
-const SKIP = 2;
+// A slot's agent is a candidate, or is not (outside the fleet asked for, or without a capability row).
 const TAKE = 1;
+const SKIP = 2;
 
-function rank(view: RouteView, words: ReturnType<typeof tokens>, fleetId: string | null, topN: number): RouteMatch[] {
-  const { reaches, outcomeKeys } = reachesOf(view, words);
-  // Looked up first: agents are numbered as their postings are read, and the arrays below need them all.
-  const found = reaches.map((reach) => ({ whole: view.postings(reach.lookup), parts: reach.meetsParts ? view.partPostings(reach.lookup) : [] }));
-  const agentCount = view.agentCount();
-  const verdict = new Uint8Array(agentCount);
-  const agents: (AgentHits | undefined)[] = new Array(agentCount);
-  const sums = new Float64Array(agentCount);
-  // One word at a time: each agent's best hit for it, in arrays by slot, reset through `touched`.
-  const wordBest = new Float64Array(agentCount);
-  const wordHit: (Hit | undefined)[] = new Array(agentCount);
-  const touched: number[] = [];
-  const met: number[] = [];
-  const consider = (reach: Reach, posting: Posting) => {
-    const slot = posting.slot;
-    if (verdict[slot] === 0) {
-      const candidate = view.candidate(posting.agentId);
-      const take = candidate !== undefined && (fleetId === null || candidate.fleetId === fleetId);
-      verdict[slot] = take ? TAKE : SKIP;
-      if (take) {
-        agents[slot] = { agentId: posting.agentId, candidate, hits: [] };
-        met.push(slot);
-      }
-    }
-    if (verdict[slot] === SKIP) return;
-    const points = reach.share * fieldPoints(posting) * (posting.part ? PART_DISCOUNT : 1);
-    // An agent scores a word once, through its best match. On a tie the first stays: a word's
-    // reaches come the word itself first, then its synonyms, then its relatives.
-    if (wordHit[slot] === undefined) touched.push(slot);
-    else if (points <= wordBest[slot]!) return;
-    wordBest[slot] = points;
-    wordHit[slot] = { reach, posting, points };
-  };
-  const endWord = () => {
-    for (const slot of touched) {
-      const hit = wordHit[slot]!;
-      sums[slot] = sums[slot]! + roundScore(hit.points);
-      agents[slot]!.hits.push(hit);
-      wordHit[slot] = undefined;
-    }
-    touched.length = 0;
-  };
-  reaches.forEach((reach, i) => {
-    if (i > 0 && reach.position !== reaches[i - 1]!.position) endWord();
-    const { whole, parts } = found[i]!;
-    for (const posting of whole) consider(reach, posting);
-    for (const posting of parts) consider(reach, posting);
-  });
-  endWord();
-  // Every candidate's score; the full match (reasons, outcome) for the top ones only.
-  const ranked: Ranked[] = [];
-  for (const slot of met) {
-    const agent = agents[slot]!;
-    if (agent.hits.length === 0) continue;
-    const keywordScore = roundScore(sums[slot]!);
-    const outcome = outcomeOf(view, agent.agentId, outcomeKeys);
-    ranked.push({ agent, keywordScore, outcome, live: LIVE.includes(agent.candidate.status), score: roundScore(keywordScore * outcome.factor) });
+/** Per-agent values by slot, kept for one route; `touched` lists the slots holding one. */
+class SlotScratch {
+  best = new Float64Array(0);
+  hit: (Hit | undefined)[] = [];
+  touched: number[] = [];
+  /** Room for `size` slots, keeping what is held (agents are numbered while a word is worked out). */
+  fit(size: number): void {
+    if (this.best.length >= size) return;
+    const best = new Float64Array(size * 2);
+    best.set(this.best);
+    this.best = best;
+    this.hit = [...this.hit, ...new Array<Hit | undefined>(size * 2 - this.hit.length).fill(undefined)];
   }
-  return top(ranked, topN).map((r) => match(r.agent, r.keywordScore, r.outcome));
+  offer(slot: number, hit: Hit): void {
+    const kept = this.hit[slot];
+    // On a tie the first stays: hits are offered the word itself first, then its synonyms, then
+    // its relatives, then its parts in the same order.
+    if (kept === undefined) this.touched.push(slot);
+    else if (hit.points <= this.best[slot]!) return;
+    this.best[slot] = hit.points;
+    this.hit[slot] = hit;
+  }
+  /** Each touched slot with its hit, in the order they were first touched; then empty again. */
+  drain(each: (slot: number, hit: Hit) => void): void {
+    for (const slot of this.touched) {
+      each(slot, this.hit[slot]!);
+      this.hit[slot] = undefined;
+    }
+    this.touched.length = 0;
+  }
+}
+
+class Route {
+  private readonly verdict = new Map<number, number>();
+  private readonly agents = new Map<number, AgentHits>();
+  private readonly starts = new Map<string, StartBest>();
+  private readonly perStart = new SlotScratch();
+  private readonly perWord = new SlotScratch();
+  /** The terms whose recorded outcomes count: the words, the parts used, and their synonyms. */
+  private readonly outcomeKeys = new Set<string>();
+
+  constructor(private readonly view: RouteView, private readonly fleetId: string | null) {}
+
+  rank(words: ReturnType<typeof tokens>, topN: number): RouteMatch[] {
+    // Each word, and its parts unless the word itself is a taxonomy node or has synonyms (names
+    // are matched whole first). A start repeated across words is worked out once.
+    for (const word of words) {
+      const starts = this.view.known(word.whole) ? [word.whole] : [word.whole, ...word.parts];
+      starts.forEach((start, i) => {
+        const best = this.bestOf(start, i > 0);
+        for (let k = 0; k < best.slots.length; k++) this.perWord.offer(best.slots[k]!, best.hits[k]!);
+      });
+      this.perWord.drain((slot, hit) => {
+        const agent = this.agents.get(slot)!;
+        agent.hits.push({ keyword: word.whole, hit });
+        agent.sum += roundScore(hit.points);
+      });
+    }
+    // Every candidate's score; the full match (reasons, outcome) for the top ones only.
+    const ranked: Ranked[] = [];
+    for (const agent of this.agents.values()) {
+      if (agent.hits.length === 0) continue;
+      const keywordScore = roundScore(agent.sum);
+      const outcome = outcomeOf(this.view, agent.agentId, this.outcomeKeys);
+      ranked.push({ agent, keywordScore, outcome, live: LIVE.includes(agent.candidate.status), score: roundScore(keywordScore * outcome.factor) });
+    }
+    return top(ranked, topN).map((r) => match(r.agent, r.keywordScore, r.outcome));
+  }
+
+  /** Every candidate a start reaches, with its best hit. */
+  private bestOf(start: string, part: boolean): StartBest {
+    const key = `${part ? 'p' : 'w'}${start}`;
+    let best = this.starts.get(key);
+    if (best !== undefined) return best;
+    const reaches = this.reachesOf(start, part);
+    // Looked up first: agents are numbered as their postings are read, and the scratch arrays need them all.
+    const found = reaches.map((reach) => ({ whole: this.view.postings(reach.lookup), parts: reach.meetsParts ? this.view.partPostings(reach.lookup) : [] }));
+    this.perStart.fit(this.view.agentCount());
+    this.perWord.fit(this.view.agentCount());
+    reaches.forEach((reach, i) => {
+      const { whole, parts } = found[i]!;
+      for (const posting of whole) this.consider(reach, posting);
+      for (const posting of parts) this.consider(reach, posting);
+    });
+    best = { slots: [], hits: [] };
+    const { slots, hits } = best;
+    this.perStart.drain((slot, hit) => {
+      slots.push(slot);
+      hits.push(hit);
+    });
+    this.starts.set(key, best);
+    return best;
+  }
+
+  private consider(reach: Reach, posting: Posting): void {
+    const slot = posting.slot;
+    let verdict = this.verdict.get(slot);
+    if (verdict === undefined) {
+      const candidate = this.view.candidate(posting.agentId);
+      const take = candidate !== undefined && (this.fleetId === null || candidate.fleetId === this.fleetId);
+      this.verdict.set(slot, verdict = take ? TAKE : SKIP);
+      if (take) this.agents.set(slot, { agentId: posting.agentId, candidate, hits: [], sum: 0 });
+    }
+    if (verdict === SKIP) return;
+    this.perStart.offer(slot, { reach, posting, points: reach.share * fieldPoints(posting) * (posting.part ? PART_DISCOUNT : 1) });
+  }
+
+  /** Every way a start reaches terms: itself, its synonyms, the taxonomy relatives of those, and the synonyms of the relatives. */
+  private reachesOf(start: string, part: boolean): Reach[] {
+    const reaches: Reach[] = [];
+    for (const [term, synonym] of [[start, false] as const, ...this.view.synonyms(start).map((s) => [s, true] as const)]) {
+      this.outcomeKeys.add(term);
+      const add = (through: string, depth: number, relation: Relation) => {
+        // Object literals with every field, not spreads: this runs for every relative of every start.
+        const base = (relation === 'sibling' ? SIBLING_SHARE : Math.pow(TAXONOMY_DECAY, depth)) * (part ? PART_DISCOUNT : 1);
+        const meetsParts = relation === 'same' && !part;
+        reaches.push({ through, lookup: through, depth, relation, synonym, part, share: synonym ? base * SYNONYM_DISCOUNT : base, meetsParts });
+        for (const other of this.view.synonyms(through)) {
+          reaches.push({ through, lookup: other, depth, relation, synonym: true, part, share: base * SYNONYM_DISCOUNT, meetsParts });
+        }
+      };
+      add(term, 0, 'same');
+      for (const r of this.view.relatives(term)) add(r.name, r.depth, r.relation);
+    }
+    return reaches;
+  }
 }
 
 interface Ranked {
@@ -201,38 +281,6 @@ function top(ranked: Ranked[], n: number): Ranked[] {
     if (kept.length > n) kept.pop();
   }
   return kept;
-}
-
-/**
- * Every way the description's words reach terms: each word, and its parts unless the word itself
- * is a taxonomy node or has synonyms (names are matched whole first); their synonyms; the
- * taxonomy relatives of those; and the synonyms of the relatives. Also the keys whose recorded
- * outcomes count: the words, the parts used, and their synonyms.
- */
-function reachesOf(view: RouteView, words: ReturnType<typeof tokens>): { reaches: Reach[]; outcomeKeys: Set<string> } {
-  const reaches: Reach[] = [];
-  const outcomeKeys = new Set<string>();
-  words.forEach((word, position) => {
-    const starts = view.known(word.whole) ? [word.whole] : [word.whole, ...word.parts];
-    starts.forEach((start, i) => {
-      const part = i > 0;
-      for (const [term, synonym] of [[start, false] as const, ...view.synonyms(start).map((s) => [s, true] as const)]) {
-        outcomeKeys.add(term);
-        const add = (through: string, depth: number, relation: Relation) => {
-          // Object literals with every field, not spreads: this runs for every relative of every word.
-          const base = (relation === 'sibling' ? SIBLING_SHARE : Math.pow(TAXONOMY_DECAY, depth)) * (part ? PART_DISCOUNT : 1);
-          const meetsParts = relation === 'same' && !part;
-          reaches.push({ keyword: word.whole, position, through, lookup: through, depth, relation, synonym, part, share: synonym ? base * SYNONYM_DISCOUNT : base, meetsParts });
-          for (const other of view.synonyms(through)) {
-            reaches.push({ keyword: word.whole, position, through, lookup: other, depth, relation, synonym: true, part, share: base * SYNONYM_DISCOUNT, meetsParts });
-          }
-        };
-        add(term, 0, 'same');
-        for (const r of view.relatives(term)) add(r.name, r.depth, r.relation);
-      }
-    });
-  });
-  return { reaches, outcomeKeys };
 }
 
 const fieldPoints = (posting: Posting): number =>
@@ -264,11 +312,11 @@ function match(agent: AgentHits, keywordScore: number, outcome: OutcomeFactor): 
   };
 }
 
-function toReason({ reach, posting, points }: Hit): MatchReason {
+function toReason({ keyword, hit: { reach, posting, points } }: WordHit): MatchReason {
   const via: MatchVia = reach.depth > 0 ? (reach.synonym ? 'synonym+taxonomy' : 'taxonomy') : reach.synonym ? 'synonym' : 'exact';
   const part = reach.part ? (posting.part ? 'both' : 'keyword') : posting.part ? 'agent' : null;
   return {
-    keyword: reach.keyword, field: posting.field, matched: posting.source, via, through: reach.through, distance: reach.depth, relation: reach.relation, part,
+    keyword, field: posting.field, matched: posting.source, via, through: reach.through, distance: reach.depth, relation: reach.relation, part,
     points: roundScore(points),
   };
 }

@@ -190,6 +190,9 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
       slots.clear();
       seen = undefined;
     }
+    // Counters only grow (migration 0015); one that went back means the file was restored from a
+    // backup under this connection: nothing read before can be trusted.
+    if (seen !== undefined && now.some((value, i) => value < seen![i]!)) seen = undefined;
     if (seen === undefined || now[2] !== seen[2]) {
       known.clear();
       synonyms.clear();
