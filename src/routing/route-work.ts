@@ -93,12 +93,6 @@ interface Hit {
   points: number;
 }
 
-/** A word's best hit for one agent. */
-interface WordHit {
-  keyword: string;
-  hit: Hit;
-}
-
 export function routeWork(store: Store, description: string, options: { topN?: number; fleetId?: string } = {}): RouteMatch[] {
   const topN = options.topN ?? 1;
   if (!Number.isInteger(topN) || topN < 1) {
@@ -111,12 +105,17 @@ export function routeWork(store: Store, description: string, options: { topN?: n
   return store.routing.read((view) => new Route(view, options.fleetId ?? null).rank(words, topN));
 }
 
-/** An agent met by the description: its best hit per word, in the description's order. */
-interface AgentHits {
+/** A candidate agent of this route, by its slot. */
+interface Met {
   agentId: string;
   candidate: Candidate;
-  hits: WordHit[];
-  sum: number;
+}
+
+/** One word's best hit for each agent it reaches. */
+interface WordBest {
+  keyword: string;
+  slots: number[];
+  hits: Hit[];
 }
 
 /** Every agent a start reaches, each with its best hit: the same for every word the start comes from. */
@@ -163,16 +162,19 @@ class SlotScratch {
 
 class Route {
   private readonly verdict = new Map<number, number>();
-  private readonly agents = new Map<number, AgentHits>();
+  private readonly met = new Map<number, Met>();
   private readonly starts = new Map<string, StartBest>();
   private readonly perStart = new SlotScratch();
   private readonly perWord = new SlotScratch();
+  /** Each agent's score so far (the sum of its words' rounded points), by slot. */
+  private sums = new Float64Array(0);
   /** The terms whose recorded outcomes count: the words, the parts used, and their synonyms. */
   private readonly outcomeKeys = new Set<string>();
 
   constructor(private readonly view: RouteView, private readonly fleetId: string | null) {}
 
   rank(words: ReturnType<typeof tokens>, topN: number): RouteMatch[] {
+    const bests: WordBest[] = [];
     // Each word, and its parts unless the word itself is a taxonomy node or has synonyms (names
     // are matched whole first). A start repeated across words is worked out once.
     for (const word of words) {
@@ -181,21 +183,29 @@ class Route {
         const best = this.bestOf(start, i > 0);
         for (let k = 0; k < best.slots.length; k++) this.perWord.offer(best.slots[k]!, best.hits[k]!);
       });
+      const found: WordBest = { keyword: word.whole, slots: [], hits: [] };
       this.perWord.drain((slot, hit) => {
-        const agent = this.agents.get(slot)!;
-        agent.hits.push({ keyword: word.whole, hit });
-        agent.sum += roundScore(hit.points);
+        found.slots.push(slot);
+        found.hits.push(hit);
+        this.sums[slot] = this.sums[slot]! + roundScore(hit.points);
       });
+      bests.push(found);
     }
     // Every candidate's score; the full match (reasons, outcome) for the top ones only.
     const ranked: Ranked[] = [];
-    for (const agent of this.agents.values()) {
-      if (agent.hits.length === 0) continue;
-      const keywordScore = roundScore(agent.sum);
-      const outcome = outcomeOf(this.view, agent.agentId, this.outcomeKeys);
-      ranked.push({ agent, keywordScore, outcome, live: LIVE.includes(agent.candidate.status), score: roundScore(keywordScore * outcome.factor) });
+    for (const [slot, { agentId, candidate }] of this.met) {
+      // Every candidate met was offered to some word, so it has at least one hit.
+      const keywordScore = roundScore(this.sums[slot]!);
+      const outcome = outcomeOf(this.view, agentId, this.outcomeKeys);
+      ranked.push({ slot, agentId, candidate, keywordScore, outcome, live: LIVE.includes(candidate.status), score: roundScore(keywordScore * outcome.factor) });
     }
-    return top(ranked, topN).map((r) => match(r.agent, r.keywordScore, r.outcome));
+    const chosen = top(ranked, topN);
+    // Their reasons, word by word: one pass over each word's hits.
+    const reasons = new Map(chosen.map((r) => [r.slot, [] as MatchReason[]]));
+    for (const best of bests) {
+      best.slots.forEach((slot, k) => reasons.get(slot)?.push(toReason(best.keyword, best.hits[k]!)));
+    }
+    return chosen.map((r) => match(r, reasons.get(r.slot)!));
   }
 
   /** Every candidate a start reaches, with its best hit. */
@@ -206,8 +216,14 @@ class Route {
     const reaches = this.reachesOf(start, part);
     // Looked up first: agents are numbered as their postings are read, and the scratch arrays need them all.
     const found = reaches.map((reach) => ({ whole: this.view.postings(reach.lookup), parts: reach.meetsParts ? this.view.partPostings(reach.lookup) : [] }));
-    this.perStart.fit(this.view.agentCount());
-    this.perWord.fit(this.view.agentCount());
+    const size = this.view.agentCount();
+    this.perStart.fit(size);
+    this.perWord.fit(size);
+    if (this.sums.length < size) {
+      const sums = new Float64Array(size * 2);
+      sums.set(this.sums);
+      this.sums = sums;
+    }
     reaches.forEach((reach, i) => {
       const { whole, parts } = found[i]!;
       for (const posting of whole) this.consider(reach, posting);
@@ -230,7 +246,7 @@ class Route {
       const candidate = this.view.candidate(posting.agentId);
       const take = candidate !== undefined && (this.fleetId === null || candidate.fleetId === this.fleetId);
       this.verdict.set(slot, verdict = take ? TAKE : SKIP);
-      if (take) this.agents.set(slot, { agentId: posting.agentId, candidate, hits: [], sum: 0 });
+      if (take) this.met.set(slot, { agentId: posting.agentId, candidate });
     }
     if (verdict === SKIP) return;
     this.perStart.offer(slot, { reach, posting, points: reach.share * fieldPoints(posting) * (posting.part ? PART_DISCOUNT : 1) });
@@ -258,7 +274,9 @@ class Route {
 }
 
 interface Ranked {
-  agent: AgentHits;
+  slot: number;
+  agentId: string;
+  candidate: Candidate;
   keywordScore: number;
   outcome: OutcomeFactor;
   live: boolean;
@@ -267,7 +285,7 @@ interface Ranked {
 
 /** Live agents first, then the higher score, then the agent id: a total order, so ties always break the same way. */
 const before = (a: Ranked, b: Ranked): number =>
-  Number(b.live) - Number(a.live) || b.score - a.score || (a.agent.agentId < b.agent.agentId ? -1 : a.agent.agentId > b.agent.agentId ? 1 : 0);
+  Number(b.live) - Number(a.live) || b.score - a.score || (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0);
 
 /** The first n in that order, without sorting them all when n is small. */
 function top(ranked: Ranked[], n: number): Ranked[] {
@@ -302,17 +320,16 @@ function outcomeOf(view: RouteView, agentId: string, keys: ReadonlySet<string>):
   return outcomeFactor(wins, total);
 }
 
-function match(agent: AgentHits, keywordScore: number, outcome: OutcomeFactor): RouteMatch {
-  const { agentId, candidate } = agent;
-  const reasons = agent.hits.map(toReason);
+function match(r: Ranked, reasons: MatchReason[]): RouteMatch {
+  const { agentId, candidate, keywordScore, outcome } = r;
   return {
-    agentId, fleetId: candidate.fleetId, role: candidate.role, status: candidate.status, live: LIVE.includes(candidate.status),
-    score: roundScore(keywordScore * outcome.factor), keywordScore, weight: outcome.factor,
-    matched: reasons.map((r) => r.keyword), reasons, outcome,
+    agentId, fleetId: candidate.fleetId, role: candidate.role, status: candidate.status, live: r.live,
+    score: r.score, keywordScore, weight: outcome.factor,
+    matched: reasons.map((reason) => reason.keyword), reasons, outcome,
   };
 }
 
-function toReason({ keyword, hit: { reach, posting, points } }: WordHit): MatchReason {
+function toReason(keyword: string, { reach, posting, points }: Hit): MatchReason {
   const via: MatchVia = reach.depth > 0 ? (reach.synonym ? 'synonym+taxonomy' : 'taxonomy') : reach.synonym ? 'synonym' : 'exact';
   const part = reach.part ? (posting.part ? 'both' : 'keyword') : posting.part ? 'agent' : null;
   return {
