@@ -124,6 +124,8 @@ interface StartBest {
   hits: Hit[];
 }
 
+const startKey = (start: string, part: boolean): string => `${part ? 'p' : 'w'}${start}`;
+
 // A slot's agent is a candidate, or is not (outside the fleet asked for, or without a capability row).
 const TAKE = 1;
 const SKIP = 2;
@@ -141,11 +143,10 @@ class SlotScratch {
     this.best = best;
     this.hit = [...this.hit, ...new Array<Hit | undefined>(size * 2 - this.hit.length).fill(undefined)];
   }
+  /** Keeps `hit` when it beats the slot's. On a tie the first stays: hits are offered the word
+   * itself first, then its synonyms, then its relatives, then its parts in the same order. */
   offer(slot: number, hit: Hit): void {
-    const kept = this.hit[slot];
-    // On a tie the first stays: hits are offered the word itself first, then its synonyms, then
-    // its relatives, then its parts in the same order.
-    if (kept === undefined) this.touched.push(slot);
+    if (this.hit[slot] === undefined) this.touched.push(slot);
     else if (hit.points <= this.best[slot]!) return;
     this.best[slot] = hit.points;
     this.hit[slot] = hit;
@@ -161,7 +162,8 @@ class SlotScratch {
 }
 
 class Route {
-  private readonly verdict = new Map<number, number>();
+  /** 0 until a slot's agent is first met, then TAKE or SKIP. */
+  private verdict = new Uint8Array(0);
   private readonly met = new Map<number, Met>();
   private readonly starts = new Map<string, StartBest>();
   private readonly perStart = new SlotScratch();
@@ -177,10 +179,19 @@ class Route {
     const bests: WordBest[] = [];
     // Each word, and its parts unless the word itself is a taxonomy node or has synonyms (names
     // are matched whole first). A start repeated across words is worked out once.
-    for (const word of words) {
-      const starts = this.view.known(word.whole) ? [word.whole] : [word.whole, ...word.parts];
+    const plan = words.map((word) => ({ word, starts: this.view.known(word.whole) ? [word.whole] : [word.whole, ...word.parts] }));
+    const uses = new Map<string, number>();
+    for (const { starts } of plan) starts.forEach((start, i) => uses.set(startKey(start, i > 0), (uses.get(startKey(start, i > 0)) ?? 0) + 1));
+    for (const { word, starts } of plan) {
       starts.forEach((start, i) => {
-        const best = this.bestOf(start, i > 0);
+        const part = i > 0;
+        // A start of one word goes straight into that word's best; one shared by several words
+        // (hyphenated names made of the same parts) is worked out once and merged into each.
+        if (uses.get(startKey(start, part))! === 1) {
+          this.scan(start, part, this.perWord);
+          return;
+        }
+        const best = this.bestOf(start, part);
         for (let k = 0; k < best.slots.length; k++) this.perWord.offer(best.slots[k]!, best.hits[k]!);
       });
       const found: WordBest = { keyword: word.whole, slots: [], hits: [] };
@@ -210,25 +221,10 @@ class Route {
 
   /** Every candidate a start reaches, with its best hit. */
   private bestOf(start: string, part: boolean): StartBest {
-    const key = `${part ? 'p' : 'w'}${start}`;
+    const key = startKey(start, part);
     let best = this.starts.get(key);
     if (best !== undefined) return best;
-    const reaches = this.reachesOf(start, part);
-    // Looked up first: agents are numbered as their postings are read, and the scratch arrays need them all.
-    const found = reaches.map((reach) => ({ whole: this.view.postings(reach.lookup), parts: reach.meetsParts ? this.view.partPostings(reach.lookup) : [] }));
-    const size = this.view.agentCount();
-    this.perStart.fit(size);
-    this.perWord.fit(size);
-    if (this.sums.length < size) {
-      const sums = new Float64Array(size * 2);
-      sums.set(this.sums);
-      this.sums = sums;
-    }
-    reaches.forEach((reach, i) => {
-      const { whole, parts } = found[i]!;
-      for (const posting of whole) this.consider(reach, posting);
-      for (const posting of parts) this.consider(reach, posting);
-    });
+    this.scan(start, part, this.perStart);
     best = { slots: [], hits: [] };
     const { slots, hits } = best;
     this.perStart.drain((slot, hit) => {
@@ -239,17 +235,45 @@ class Route {
     return best;
   }
 
-  private consider(reach: Reach, posting: Posting): void {
+  /** Offers `into` each candidate's best hit through a start's reaches. */
+  private scan(start: string, part: boolean, into: SlotScratch): void {
+    const reaches = this.reachesOf(start, part);
+    // Looked up first: agents are numbered as their postings are read, and the arrays need them all.
+    const found = reaches.map((reach) => ({ whole: this.view.postings(reach.lookup), parts: reach.meetsParts ? this.view.partPostings(reach.lookup) : [] }));
+    const size = this.view.agentCount();
+    this.perStart.fit(size);
+    this.perWord.fit(size);
+    if (this.sums.length < size) {
+      const sums = new Float64Array(size * 2);
+      sums.set(this.sums);
+      this.sums = sums;
+      const verdict = new Uint8Array(size * 2);
+      verdict.set(this.verdict);
+      this.verdict = verdict;
+    }
+    reaches.forEach((reach, i) => {
+      const { whole, parts } = found[i]!;
+      for (const posting of whole) this.consider(reach, posting, into);
+      for (const posting of parts) this.consider(reach, posting, into);
+    });
+  }
+
+  private consider(reach: Reach, posting: Posting, scratch: SlotScratch): void {
     const slot = posting.slot;
-    let verdict = this.verdict.get(slot);
-    if (verdict === undefined) {
+    let verdict = this.verdict[slot];
+    if (verdict === 0) {
       const candidate = this.view.candidate(posting.agentId);
       const take = candidate !== undefined && (this.fleetId === null || candidate.fleetId === this.fleetId);
-      this.verdict.set(slot, verdict = take ? TAKE : SKIP);
+      this.verdict[slot] = verdict = take ? TAKE : SKIP;
       if (take) this.met.set(slot, { agentId: posting.agentId, candidate });
     }
     if (verdict === SKIP) return;
-    this.perStart.offer(slot, { reach, posting, points: reach.share * fieldPoints(posting) * (posting.part ? PART_DISCOUNT : 1) });
+    const points = reach.share * fieldPoints(posting) * (posting.part ? PART_DISCOUNT : 1);
+    // SlotScratch.offer inlined: a hit object only for a hit that is kept.
+    if (scratch.hit[slot] === undefined) scratch.touched.push(slot);
+    else if (points <= scratch.best[slot]!) return;
+    scratch.best[slot] = points;
+    scratch.hit[slot] = { reach, posting, points };
   }
 
   /** Every way a start reaches terms: itself, its synonyms, the taxonomy relatives of those, and the synonyms of the relatives. */
