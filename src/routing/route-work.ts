@@ -134,7 +134,7 @@ const SKIP = 2;
 class SlotScratch {
   best = new Float64Array(0);
   hit: (Hit | undefined)[] = [];
-  touched: number[] = [];
+  readonly touched: number[] = [];
   /** Room for `size` slots, keeping what is held (agents are numbered while a word is worked out). */
   fit(size: number): void {
     if (this.best.length >= size) return;
@@ -151,13 +151,17 @@ class SlotScratch {
     this.best[slot] = hit.points;
     this.hit[slot] = hit;
   }
-  /** Each touched slot with its hit, in the order they were first touched; then empty again. */
-  drain(each: (slot: number, hit: Hit) => void): void {
-    for (const slot of this.touched) {
-      each(slot, this.hit[slot]!);
-      this.hit[slot] = undefined;
+  /** The touched slots, in the order they were first touched, with their hits; the scratch is empty again. */
+  take(): { slots: number[]; hits: Hit[] } {
+    const slots = this.touched.slice();
+    const hits = new Array<Hit>(slots.length);
+    for (let k = 0; k < slots.length; k++) {
+      hits[k] = this.hit[slots[k]!]!;
+      this.hit[slots[k]!] = undefined;
     }
+    // Emptied in place: the list keeps its room for the next word.
     this.touched.length = 0;
+    return { slots, hits };
   }
 }
 
@@ -194,13 +198,11 @@ class Route {
         const best = this.bestOf(start, part);
         for (let k = 0; k < best.slots.length; k++) this.perWord.offer(best.slots[k]!, best.hits[k]!);
       });
-      const found: WordBest = { keyword: word.whole, slots: [], hits: [] };
-      this.perWord.drain((slot, hit) => {
-        found.slots.push(slot);
-        found.hits.push(hit);
-        this.sums[slot] = this.sums[slot]! + roundScore(hit.points);
-      });
-      bests.push(found);
+      // The word's best hits, taken out of the scratch arrays (a plain loop: this runs for every
+      // agent every word reaches).
+      const { slots, hits } = this.perWord.take();
+      for (let k = 0; k < slots.length; k++) this.sums[slots[k]!] = this.sums[slots[k]!]! + roundScore(hits[k]!.points);
+      bests.push({ keyword: word.whole, slots, hits });
     }
     // Every candidate's score; the full match (reasons, outcome) for the top ones only.
     const ranked: Ranked[] = [];
@@ -225,12 +227,7 @@ class Route {
     let best = this.starts.get(key);
     if (best !== undefined) return best;
     this.scan(start, part, this.perStart);
-    best = { slots: [], hits: [] };
-    const { slots, hits } = best;
-    this.perStart.drain((slot, hit) => {
-      slots.push(slot);
-      hits.push(hit);
-    });
+    best = this.perStart.take();
     this.starts.set(key, best);
     return best;
   }
