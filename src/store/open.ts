@@ -5,6 +5,7 @@ import {
 } from 'kysely';
 import { prepareAccessStatements, type AccessStatements } from './access-sql.js';
 import { checkBeforeOpen } from './adoption.js';
+import { holdOpen, isOpenHere } from './open-files.js';
 import { prepareCapabilityTermStatements, type CapabilityTermStatements } from './capability-terms.js';
 import { prepareTaxonomyStatements, type TaxonomyStatements } from './closure-table.js';
 import { registerConnection } from './connection.js';
@@ -106,7 +107,8 @@ let defaultMigrations: Migration[] | undefined;
 export function openStore(path: string, options: OpenOptions = {}): Store {
   const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  if (path !== ':memory:') checkBeforeOpen(path, migrations.length, { createParentDir: options.createParentDir ?? false });
+  // A file this process has open already passed the check, and reading it again would drop that connection's locks (open-files.ts).
+  if (path !== ':memory:' && !isOpenHere(path)) checkBeforeOpen(path, migrations.length, { createParentDir: options.createParentDir ?? false });
   const db = openConnection(path, { timeout: busyTimeoutMs });
   try {
     // Again through SQLite, under its locks: the file may have changed since it was read above.
@@ -115,7 +117,19 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
     db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     migrate(db, path, migrations);
-    return wrap(path, db);
+    const store = wrap(path, db);
+    if (path !== ':memory:') {
+      const release = holdOpen(path);
+      const close = store.close;
+      store.close = () => {
+        try {
+          close();
+        } finally {
+          release();
+        }
+      };
+    }
+    return store;
   } catch (err) {
     db.close();
     throw asStoreError(path, err);
@@ -131,8 +145,8 @@ export function openSnapshot(path: string, options: OpenOptions = {}): Store {
   const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
   let db: BetterSqlite3.Database;
   // A dry run creates nothing, so a missing file (or folder) is an empty database to it.
-  const existing = existsSync(path) ? checkBeforeOpen(path, migrations.length, { createParentDir: false }) : undefined;
-  if (existing !== undefined) {
+  const existing = existsSync(path) ? (isOpenHere(path) || checkBeforeOpen(path, migrations.length, { createParentDir: false }) !== undefined) : false;
+  if (existing) {
     // Not readonly: a readonly connection cannot open a WAL file whose -shm is gone. Only reads
     // run on it, so the database itself is not changed.
     const file = openConnection(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
@@ -162,7 +176,7 @@ export function openSnapshot(path: string, options: OpenOptions = {}): Store {
 export function openUnchanged(path: string, options: OpenOptions = {}): Store {
   const migrations = options.migrations ?? (defaultMigrations ??= loadMigrations());
   // A folder, another program's file or a newer schema is refused before SQLite touches it.
-  checkBeforeOpen(path, migrations.length, { createParentDir: false });
+  if (!isOpenHere(path)) checkBeforeOpen(path, migrations.length, { createParentDir: false });
   const db = openConnection(path, { fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   let current: boolean;
   try {

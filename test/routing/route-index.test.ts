@@ -108,6 +108,27 @@ describe('route_work answers from the current tables, whoever changed them', () 
   });
 });
 
+describe('a database file restored from a backup under a running server', () => {
+  it.skipIf(!hasSqliteCli())('routes from the restored tables at the next route, and after writes made since', async () => {
+    const backup = `${h.dbPath}.backup`;
+    const sqlite = (command: string) => {
+      const run = spawnSync('sqlite3', [h.dbPath, command], { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+    };
+    expect(await ids('tune the kafka consumer')).toEqual([]);
+    sqlite(`.backup '${backup}'`);
+    registerCapability(other, { agentId: agentIds[2]!, fleetId, role: 'writer', skills: ['docs', 'kafka'] });
+    expect(await ids('tune the kafka consumer')).toEqual([agentIds[2]]);
+    // Back to before the registration: the server must not keep routing on what it read since.
+    sqlite(`.restore '${backup}'`);
+    expect(await ids('tune the kafka consumer')).toEqual([]);
+    // A write after the restore moves the counters past every value seen before it.
+    registerCapability(other, { agentId: agentIds[1]!, fleetId, role: 'backend engineer', skills: ['postgres', 'elixir', 'zig'] });
+    expect(await ids('port it to zig')).toEqual([agentIds[1]]);
+    expect(await ids('tune the kafka consumer')).toEqual([]);
+  });
+});
+
 describe('route_work in process', () => {
   it('routes the same on a warm connection as on a fresh one after many changes', () => {
     const descriptions = ['react css', 'postgres and elixir', 'docs for the frontend', 'kafka', 'react docs go'];
