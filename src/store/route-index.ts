@@ -81,7 +81,7 @@ const MEMO_LIMIT = 50_000;
  * A node's relatives are weighed by their number: a leaf among 10,000 siblings brings 10,000, so
  * a count of nodes alone would let the relatives of a large flat taxonomy fill the memory.
  */
-const RELATIVES_LIMIT = 500_000;
+const RELATIVES_LIMIT = 200_000;
 /** Postings kept at most (one per agent holding a term): a fleet of 1,000 agents holds about 18,000. */
 const POSTINGS_LIMIT = 1_000_000;
 /** How many agents the postings may number before they are all read again. */
