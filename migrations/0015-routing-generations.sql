@@ -112,9 +112,11 @@ BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((juli
 -- An outcome appended with the next id is read by id; one written at or below the newest id (an
 -- explicit id, or an INSERT OR REPLACE of an existing row, whose delete fires no trigger) could be
 -- missed that way, so it reloads them all, as a change or removal does. Before the insert, an id
--- SQLite is to choose reads as -1.
+-- SQLite is still to choose reads as -1 (so in the sqlite3 3.40 CLI and in the SQLite that
+-- better-sqlite3 bundles, though the documentation leaves that value open); an explicit id of -1
+-- itself is the one such row this misses.
 CREATE TRIGGER routing_outcomes_inserted_route BEFORE INSERT ON routing_outcomes
-  WHEN NEW.id >= 0 AND NEW.id <= (SELECT max(id) FROM routing_outcomes)
+  WHEN NEW.id <> -1 AND NEW.id <= coalesce((SELECT max(id) FROM routing_outcomes), 0)
 BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'outcomes'; END;
 CREATE TRIGGER routing_outcomes_updated_route AFTER UPDATE ON routing_outcomes
 BEGIN UPDATE routing_generations SET generation = max(generation + 1, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)) WHERE part = 'outcomes'; END;

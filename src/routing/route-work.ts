@@ -31,6 +31,14 @@ export const SIBLING_SHARE = 0.2;
 /** Each side that matched only through a part of a word ("node" of "node.js") keeps this share. */
 export const PART_DISCOUNT = 0.6;
 
+/**
+ * A word of a description routes on at most this many of its parts. Real names have one to three
+ * ("server-side", "aws_lambda_url"); a word chained from dozens of names would make route_work
+ * try every one of them, and their taxonomy relatives, for every such word. Roles and skills keep
+ * all their parts (capability_terms).
+ */
+export const MAX_PARTS = 4;
+
 export type MatchVia = 'exact' | 'synonym' | 'taxonomy' | 'synonym+taxonomy';
 
 export interface MatchReason {
@@ -183,7 +191,7 @@ class Route {
     const bests: WordBest[] = [];
     // Each word, and its parts unless the word itself is a taxonomy node or has synonyms (names
     // are matched whole first). A start repeated across words is worked out once.
-    const plan = words.map((word) => ({ word, starts: this.view.known(word.whole) ? [word.whole] : [word.whole, ...word.parts] }));
+    const plan = words.map((word) => ({ word, starts: this.view.known(word.whole) ? [word.whole] : [word.whole, ...word.parts.slice(0, MAX_PARTS)] }));
     const uses = new Map<string, number>();
     for (const { starts } of plan) starts.forEach((start, i) => uses.set(startKey(start, i > 0), (uses.get(startKey(start, i > 0)) ?? 0) + 1));
     for (const { word, starts } of plan) {

@@ -5,7 +5,9 @@
 // closes a descriptor of its own, which would drop the locks of a connection this process already
 // has on the file. Another process (a `sqlite3` that reads and exits, say) could then take the file
 // as unused and delete its -wal under that connection. A file already open here was checked when
-// it was first opened, so the check is skipped for it.
+// it was first opened, so the check is skipped for it. The rule this keeps: nothing in a process
+// that has a store on a file opens that file (or its -wal) by any other means than SQLite while
+// the store is open; only stores made by openStore are counted here.
 import { statSync } from 'node:fs';
 
 const open = new Map<string, number>();

@@ -192,7 +192,8 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
     }
     // Counters only grow (migration 0015); one that went back means the file was restored from a
     // backup under this connection: nothing read before can be trusted.
-    if (seen !== undefined && now.some((value, i) => value < seen![i]!)) seen = undefined;
+    // (The newest outcome id may go back when the newest outcome is removed: handled below.)
+    if (seen !== undefined && now.some((value, i) => i < 4 && value < seen![i]!)) seen = undefined;
     if (seen === undefined || now[2] !== seen[2]) {
       known.clear();
       synonyms.clear();
@@ -235,5 +236,16 @@ export function prepareRouteIndex(db: BetterSqlite3.Database): RouteIndex {
     refresh();
     return fn(view);
   });
-  return { read: <T>(fn: (v: RouteView) => T): T => read(fn) as T };
+  return {
+    read: <T>(fn: (v: RouteView) => T): T => {
+      // Inside a caller's transaction this reads rows that may yet be rolled back: kept, they would
+      // outlive the rollback once later writes move the counters on. So nothing read is trusted after.
+      const nested = db.inTransaction;
+      try {
+        return read(fn) as T;
+      } finally {
+        if (nested) seen = undefined;
+      }
+    },
+  };
 }

@@ -39,19 +39,12 @@ const trimWord = (w: string): string => w.replace(/^[+#/_-]+|^\.+(?!\p{L})/u, ''
 
 const usable = (t: string): boolean => t.length > 0 && !NUMBER.test(t) && !STOP_WORDS.has(t);
 
-/**
- * A word offers at most this many parts. Real names have one to three ("server-side",
- * "aws_lambda_url"); a word chained from dozens of names would make route_work try every one of
- * them, and their taxonomy relatives, for every such word of a description.
- */
-export const MAX_PARTS = 4;
-
-/** The parts of one word: its pieces between separators, or the name before its version; the first MAX_PARTS. */
+/** The parts of one word: its pieces between separators, or the name before its version. */
 export function partsOf(word: string): string[] {
   const parts = new Set(word.split(PART_SEPARATORS).map(trimWord));
   const base = VERSIONED.exec(word)?.[1];
   if (base !== undefined) parts.add(base);
-  return [...parts].filter((p) => p !== word && p.length > 1 && usable(p)).slice(0, MAX_PARTS);
+  return [...parts].filter((p) => p !== word && p.length > 1 && usable(p));
 }
 
 /** The words of a text, in order, each once, without stop words or bare numbers. */

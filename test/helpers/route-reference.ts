@@ -4,7 +4,7 @@
 // whether route_work's kept index is current.
 import BetterSqlite3 from 'better-sqlite3';
 import { tokens } from '../../src/store/terms.js';
-import { FIELD_POINTS, PART_DISCOUNT, SIBLING_SHARE, SYNONYM_DISCOUNT, TAXONOMY_DECAY } from '../../src/routing/route-work.js';
+import { FIELD_POINTS, MAX_PARTS, PART_DISCOUNT, SIBLING_SHARE, SYNONYM_DISCOUNT, TAXONOMY_DECAY } from '../../src/routing/route-work.js';
 import { OUTCOME_Z, outcomeFactor, roundScore } from '../../src/routing/outcomes.js';
 import { MAX_ROUTE_WORDS } from '../../src/mesh/limits.js';
 
@@ -125,7 +125,8 @@ interface Row {
 
 /** The top agents for a description by the reference query, on its own connection to the file. */
 export function referenceRoute(dbPath: string, description: string, topN: number, fleetId: string | null = null): ReferenceMatch[] {
-  const words = tokens(description).slice(0, MAX_ROUTE_WORDS).flatMap((t) => [[t.whole, t.whole, 0], ...t.parts.map((p) => [t.whole, p, 1])]);
+  // The description side as route_work takes it: at most MAX_PARTS parts of a word.
+  const words = tokens(description).slice(0, MAX_ROUTE_WORDS).flatMap((t) => [[t.whole, t.whole, 0], ...t.parts.slice(0, MAX_PARTS).map((p) => [t.whole, p, 1])]);
   const db = new BetterSqlite3(dbPath, { readonly: true });
   try {
     const rows = db.prepare(ROUTE_SQL.replace('$topN', String(topN))).all({

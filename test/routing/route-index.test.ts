@@ -130,6 +130,16 @@ describe('a database file restored from a backup under a running server', () => 
 });
 
 describe('route_work in process', () => {
+  it('forgets what a route read inside a write that was rolled back, even once later writes move on', () => {
+    expect(() => h.store.write(() => {
+      registerCapability(h.store, { agentId: agentIds[2]!, fleetId, role: 'writer', skills: ['docs', 'kafka'] });
+      expect(routeWork(h.store, 'kafka lag', { topN: 5 }).map((m) => m.agentId)).toEqual([agentIds[2]]);
+      throw new Error('rolled back');
+    })).toThrow('rolled back');
+    registerCapability(other, { agentId: agentIds[0]!, fleetId, role: 'frontend engineer', skills: ['react', 'css', 'sass'] });
+    expect(routeWork(h.store, 'kafka lag', { topN: 5 })).toEqual([]);
+  });
+
   it('routes the same on a warm connection as on a fresh one after many changes', () => {
     const descriptions = ['react css', 'postgres and elixir', 'docs for the frontend', 'kafka', 'react docs go'];
     for (let round = 0; round < 5; round++) {

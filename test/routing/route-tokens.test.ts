@@ -18,6 +18,14 @@ type Reason = { keyword: string; matched: string; through: string; relation: str
 const reasons = (match: { explanation: { reasons: Reason[] } }) => match.explanation.reasons;
 
 describe('route_work on real skill names', () => {
+  it('routes a word chained from many names on its first four parts only; a skill keeps all its parts', async () => {
+    const [elixir, chained] = await agents({ role: 'backend', skills: ['elixir'] }, { role: 'platform', skills: ['ab-cd-ef-gh-zig'] });
+    expect(ids(await route('port ab-cd-ef-gh-elixir'))).toEqual([]);
+    expect(ids(await route('port elixir-ab-cd'))).toEqual([elixir]);
+    // The skill's fifth part still finds it.
+    expect(ids(await route('zig'))).toEqual([chained]);
+  });
+
   it('ci/cd pipeline is broken finds the agent whose skills name CI, and the one who knows ci/cd itself first', async () => {
     await h.ok('set_skill_taxonomy', { taxonomy: { infra: { ci: ['github-actions'] } } });
     const [cicd, ci, actions] = await agents(

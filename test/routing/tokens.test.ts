@@ -25,11 +25,6 @@ describe('one tokenizer for descriptions, roles, skills and taxonomy names', () 
     expect(words("last night's outage")).toEqual([['last'], ['nights'], ['outage']]);
   });
 
-  it('offers at most four parts of a word chained from many names', () => {
-    expect(words('fw0-fw1-fw2-fw3-fw4-fw5-fw6')).toEqual([['fw0-fw1-fw2-fw3-fw4-fw5-fw6', 'fw0', 'fw1', 'fw2', 'fw3']]);
-    expect(words('aws_lambda_function_url')).toEqual([['aws_lambda_function_url', 'aws', 'lambda', 'function', 'url']]);
-  });
-
   it('gives a role or skill its whole text, its words, and their parts marked as parts', () => {
     expect(termsOf('Site Reliability Engineer')).toEqual([
       { term: 'site reliability engineer', part: false }, { term: 'site', part: false }, { term: 'reliability', part: false }, { term: 'engineer', part: false },
