@@ -19,6 +19,16 @@ export interface ConsistencyCheck {
 
 const quoted = (column: string): string => `'"' || ${column} || '"'`;
 
+/** migrations/0015-routing-generations.sql's triggers, by name. */
+const ROUTING_TRIGGERS = [
+  'capability_terms_inserted_route', 'capability_terms_updated_route', 'capability_terms_deleted_route',
+  'capabilities_inserted_route', 'capabilities_updated_route', 'capabilities_deleted_route',
+  'agents_inserted_route', 'agents_status_route', 'agents_deleted_route', 'skills_inserted_route',
+  'skills_updated_route', 'skills_deleted_route', 'synonyms_inserted_route', 'synonyms_updated_route',
+  'synonyms_deleted_route', 'routing_outcomes_inserted_route', 'routing_outcomes_updated_route',
+  'routing_outcomes_deleted_route',
+];
+
 export const CONSISTENCY_CHECKS: readonly ConsistencyCheck[] = [
   {
     name: 'deliveries_without_message',
@@ -137,5 +147,13 @@ export const CONSISTENCY_CHECKS: readonly ConsistencyCheck[] = [
             FROM file_reservations AS r
            WHERE r.expires_at < r.created_at OR r.released_at < r.created_at
               OR (r.released_at IS NULL) <> (r.released_by IS NULL)`,
+  },
+  {
+    name: 'routing_triggers',
+    level: 'error',
+    about: 'Triggers that tell route_work what changed (migration 0015) are missing: servers would route on what they read before a change. Rebuilding a table drops its triggers.',
+    sql: `WITH expected (name) AS (VALUES ${ROUTING_TRIGGERS.map((n) => `('${n}')`).join(', ')})
+          SELECT 'trigger ' || ${quoted('e.name')} AS what
+            FROM expected AS e WHERE NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name = e.name)`,
   },
 ];

@@ -37,6 +37,7 @@ describe('meshfleet verify', () => {
     expect(report.counts.messages).toBeGreaterThan(0);
     expect(report.checks.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining([
       'deliveries_without_message', 'broadcast_missed_member', 'settled_fleet_with_live_agents', 'chain_links', 'chain_rows', 'chain_order', 'chain_coverage',
+      'routing_triggers',
     ]));
     for (const check of report.checks) {
       expect(Object.keys(check)).toEqual(['name', 'level', 'passed', 'found', 'about', 'examples']);
@@ -74,6 +75,15 @@ describe('meshfleet verify', () => {
     const report = JSON.parse(against.stdout);
     expect(report.checks.find((c: { name: string }) => c.name === 'chain_head')).toMatchObject({ level: 'error', passed: false, found: 1 });
     expect(report.chain.against).toEqual({ position: kept.position, chain_hash: kept.chain_hash });
+  });
+
+  it('names a routing trigger that was dropped (a table rebuilt by hand loses its triggers): exit 1', () => {
+    smallHistory();
+    rawDatabase(dbPath).exec('DROP TRIGGER capability_terms_deleted_route;');
+    const run = runCli(['verify', '--db', dbPath, '--json']);
+    expect(run.code, run.stderr).toBe(1);
+    const check = JSON.parse(run.stdout).checks.find((c: { name: string }) => c.name === 'routing_triggers');
+    expect(check).toMatchObject({ level: 'error', passed: false, found: 1, examples: ['trigger "capability_terms_deleted_route"'] });
   });
 
   it('never changes the file it checks', () => {
