@@ -3,20 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawDatabase, withRawDatabase } from '../helpers/database.js';
 import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
+import { seededRandom } from '../helpers/random.js';
 
 const CALLS_PER_TOOL = 40;
-
-/** A small seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function deep(levels: number): unknown {
   let value: unknown = 'bottom';
@@ -83,7 +72,7 @@ describe.each([['the operator\'s server', () => h], ['a lead agent\'s server', (
   it('answers every hostile call with a result or a clean error, and invalid calls store nothing', async () => {
     const { tools } = await server().client.listTools();
     expect(tools.length).toBeGreaterThan(10);
-    const next = random(20261125);
+    const next = seededRandom(20261125);
     for (const tool of tools) {
       if (tool.name === 'wait_for_messages') continue; // blocks by design; covered with timeouts elsewhere
       for (let i = 0; i < CALLS_PER_TOOL; i++) {

@@ -10,17 +10,11 @@ import { MeshError } from '../../src/mesh/errors.js';
 import { createFleet } from '../../src/mesh/fleets.js';
 import { openStore, type Store } from '../../src/store/open.js';
 import { tempDir } from '../helpers/files.js';
+import { seededRandom } from '../helpers/random.js';
 
-/** mulberry32: a small seeded generator, good enough to pick cases. */
+/** Seeded picks, good enough to choose cases. */
 function random(seed: number): { int(min: number, max: number): number; chance(p: number): boolean; pick<T>(items: readonly T[]): T } {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     int: (min, max) => min + Math.floor(next() * (max - min + 1)),
     chance: (p) => next() < p,

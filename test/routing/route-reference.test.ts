@@ -11,21 +11,15 @@ import { setSynonyms } from '../../src/routing/synonyms.js';
 import { setTaxonomy } from '../../src/routing/taxonomy.js';
 import { openStore, type Store } from '../../src/store/open.js';
 import { databasePerTest } from '../helpers/database.js';
+import { seededRandom } from '../helpers/random.js';
 import { referenceRoute } from '../helpers/route-reference.js';
 
 let dbPath: string;
 databasePerTest((paths) => ({ db: dbPath } = paths));
 
-/** A small deterministic generator (mulberry32), so a failure can be replayed from its seed. */
+/** Seeded picks, so a failure can be replayed from its seed. */
 function generator(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   return { next, int, pick: <T>(list: readonly T[]): T => list[int(list.length)]!, some: <T>(list: readonly T[], n: number): T[] => Array.from({ length: n }, () => list[int(list.length)]!) };
 }
