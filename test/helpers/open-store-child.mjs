@@ -2,16 +2,15 @@
 // would. Usage: node open-store-child.mjs <db> [migrationsDir]
 // Prints "at-gate" once loaded and ready, blocks until a line arrives on stdin (the parent sends
 // it only when every child is at the gate), opens the store, then prints one line of JSON.
-import { readSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../../dist/src/store/open.js';
 import { loadMigrations } from '../../dist/src/store/migrator.js';
+import { waitAtGate } from './gate-child.mjs';
 
 const [dbPath, migrationsDir] = process.argv.slice(2);
 const migrations = migrationsDir ? loadMigrations(migrationsDir) : undefined;
 
-process.stdout.write('at-gate\n');
-waitForGate();
+waitAtGate();
 const store = openStore(dbPath, { migrations });
 store.close();
 
@@ -21,16 +20,3 @@ const version = db.prepare("SELECT value FROM meshfleet_meta WHERE key = 'schema
 const journal = db.pragma('journal_mode', { simple: true });
 db.close();
 process.stdout.write(`${JSON.stringify({ pid: process.pid, version: Number(version), journal })}\n`);
-
-/** Blocks the whole process (no event loop turn) until stdin yields a byte or ends. */
-function waitForGate() {
-  const byte = Buffer.alloc(1);
-  for (;;) {
-    try {
-      readSync(0, byte, 0, 1, null);
-      return;
-    } catch (err) {
-      if (err.code !== 'EAGAIN') throw err;
-    }
-  }
-}

@@ -3,14 +3,13 @@
 // Prints "at-gate" once its store is open, blocks until a line arrives on stdin (the parent sends
 // it only when every child is at the gate), then: tally reads each council as tally_council does,
 // vote casts a late vote as voterId on each, sweep runs one hub sweep. Prints one line of JSON.
-import { readSync } from 'node:fs';
 import { castVote, settleDueCouncils, tallyCouncilNow } from '../../dist/src/mesh/councils.js';
 import { openStore } from '../../dist/src/store/open.js';
+import { waitAtGate } from './gate-child.mjs';
 
 const [dbPath, mode, voterId, ...councilIds] = process.argv.slice(2);
 const store = openStore(dbPath);
-process.stdout.write('at-gate\n');
-waitForGate();
+waitAtGate();
 const seen = {};
 const refused = {};
 if (mode === 'sweep') {
@@ -32,16 +31,3 @@ if (mode === 'sweep') {
 }
 store.close();
 process.stdout.write(`${JSON.stringify({ seen, refused })}\n`);
-
-/** Blocks the whole process (no event loop turn) until stdin yields a byte or ends. */
-function waitForGate() {
-  const byte = Buffer.alloc(1);
-  for (;;) {
-    try {
-      readSync(0, byte, 0, 1, null);
-      return;
-    } catch (err) {
-      if (err.code !== 'EAGAIN') throw err;
-    }
-  }
-}

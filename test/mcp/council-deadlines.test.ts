@@ -2,13 +2,13 @@
 // decides them, at the deadline, with the outcome the hub would have recorded. The server here
 // is a hub-mode server whose hub never starts (as after `meshfleet hub stop`): no sweep runs in
 // any process, and the councils are opened on an injected clock, their deadline long past.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { castVote, openCouncil, type NewCouncil } from '../../src/mesh/councils.js';
 import { packageRoot } from '../../src/store/package-root.js';
 import { rawDatabase } from '../helpers/database.js';
 import { dumpDatabase, runCli } from '../helpers/files.js';
+import { runAtGate } from '../helpers/gate.js';
 import { startHarness, type Harness } from '../helpers/mesh.js';
 
 const MINUTE_MS = 60_000;
@@ -126,35 +126,11 @@ describe('a council past its deadline, with no hub running', () => {
 
 interface Looked { seen: Record<string, unknown>; refused: Record<string, string> }
 
-/**
- * One process per job, each with the database open and waiting at a gate (a line on its stdin)
- * that opens only when all are there, so they look at the councils at the same moment.
- */
+/** One process per job, each with the database open, all let go at one moment (test/helpers/gate.ts). */
 async function lookAtOnce(jobs: string[][]): Promise<Looked[]> {
-  const children = jobs.map(([mode, ...ids]) => {
-    const child = spawn(process.execPath, [CHILD, h.dbPath, mode!, b, ...ids]);
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (chunk) => { err += chunk; });
-    const atGate = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        out += chunk;
-        if (out.startsWith('at-gate\n')) resolve();
-      });
-      child.on('close', (code) => reject(new Error(`a child ended (code ${code}) before reaching the gate: ${err}`)));
-    });
-    const done = new Promise<Looked>((resolve, reject) => child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(out.replace(/^at-gate\n/, '')) as Looked);
-      else reject(new Error(`${mode} ended with code ${code}: ${err}`));
-    }));
-    return { child, atGate, done };
+  const runs = await runAtGate(jobs.map(([mode, ...ids]) => [CHILD, h.dbPath, mode!, b, ...ids]));
+  return runs.map((run, i) => {
+    if (run.code !== 0) throw new Error(`${jobs[i]![0]} ended with code ${run.code}: ${run.err}`);
+    return JSON.parse(run.out) as Looked;
   });
-  try {
-    await Promise.all(children.map((c) => c.atGate));
-  } catch (err) {
-    for (const { child } of children) child.kill();
-    throw err;
-  }
-  for (const { child } of children) child.stdin.write('go\n');
-  return Promise.all(children.map((c) => c.done));
 }

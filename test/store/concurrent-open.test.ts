@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -7,41 +6,14 @@ import { packageRoot } from '../../src/store/package-root.js';
 import { openStore } from '../../src/store/open.js';
 import { loadMigrations } from '../../src/store/migrator.js';
 import { tempDir } from '../helpers/files.js';
+import { runAtGate, type GatedRun } from '../helpers/gate.js';
 
 const CHILD = join(packageRoot, 'test', 'helpers', 'open-store-child.mjs');
 const LATEST = loadMigrations().length;
 
-interface Opened { code: number | null; out: string; err: string }
-
-/**
- * Starts `count` processes and lets them open the database together: each reports "at-gate"
- * once loaded, and the gate (a line on every stdin) opens only when all have reported, so none
- * is still booting when the others open.
- */
-async function openAtOnce(count: number, dbPath: string, migrationsDir?: string): Promise<Opened[]> {
-  const children = Array.from({ length: count }, () => {
-    const child = spawn(process.execPath, [CHILD, dbPath, ...(migrationsDir ? [migrationsDir] : [])]);
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (chunk) => { err += chunk; });
-    const atGate = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk) => {
-        out += chunk;
-        if (out.startsWith('at-gate\n')) resolve();
-      });
-      child.on('close', (code) => reject(new Error(`a child ended (code ${code}) before reaching the gate: ${err}`)));
-    });
-    const done = new Promise<Opened>((resolve) => child.on('close', (code) => resolve({ code, out: out.replace(/^at-gate\n/, ''), err })));
-    return { child, atGate, done };
-  });
-  try {
-    await Promise.all(children.map((c) => c.atGate));
-  } catch (err) {
-    for (const { child } of children) child.kill();
-    throw err;
-  }
-  for (const { child } of children) child.stdin.write('go\n');
-  return Promise.all(children.map((c) => c.done));
+/** Starts `count` processes that open the database together (test/helpers/gate.ts). */
+function openAtOnce(count: number, dbPath: string, migrationsDir?: string): Promise<GatedRun[]> {
+  return runAtGate(Array.from({ length: count }, () => [CHILD, dbPath, ...(migrationsDir ? [migrationsDir] : [])]));
 }
 
 describe('eight processes opening one database at the same moment', () => {
