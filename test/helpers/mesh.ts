@@ -108,3 +108,14 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_
     }
   }
 }
+
+/** The cast of the messaging tests: a fleet of a lead, a coder and a tester, and another fleet of two. */
+export async function threeAgentsAndAnOutsider(h: Pick<Harness, 'ok'>): Promise<{
+  fleetId: string; lead: string; coder: string; tester: string; otherFleet: string; outsider: string;
+}> {
+  const { fleet_id: fleetId, agent_ids: [lead, coder, tester] } = await h.ok('spawn_fleet', {
+    agents: [{ role: 'lead', prompt: 'p' }, { role: 'coder', prompt: 'p' }, { role: 'tester', prompt: 'p' }],
+  });
+  const { fleet_id: otherFleet, agent_ids: [outsider] } = await h.ok('spawn_fleet', { agents: [{ role: 'solo', prompt: 'x' }, { role: 'solo', prompt: 'y' }] });
+  return { fleetId, lead, coder, tester, otherFleet, outsider };
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rawDatabase } from '../helpers/database.js';
 import { FIXTURES, runCli } from '../helpers/files.js';
-import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
+import { startAgentServer, startHarness, threeAgentsAndAnOutsider, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
 let fleetId: string;
@@ -13,10 +13,7 @@ let otherFleet: string, outsider: string;
 
 beforeEach(async () => {
   h = await startHarness();
-  ({ fleet_id: fleetId, agent_ids: [lead, coder, tester] } = await h.ok('spawn_fleet', {
-    agents: [{ role: 'lead', prompt: 'p' }, { role: 'coder', prompt: 'p' }, { role: 'tester', prompt: 'p' }],
-  }));
-  ({ fleet_id: otherFleet, agent_ids: [outsider] } = await h.ok('spawn_fleet', { agents: [{ role: 'solo', prompt: 'x' }, { role: 'solo', prompt: 'y' }] }));
+  ({ fleetId, lead, coder, tester, otherFleet, outsider } = await threeAgentsAndAnOutsider(h));
 });
 afterEach(() => h.close());
 

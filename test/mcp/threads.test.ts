@@ -1,7 +1,7 @@
 // Threads: subjects, replies joining their thread, get_thread in send order, get_inbox by thread.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rawDatabase } from '../helpers/database.js';
-import { startAgentServer, startHarness, type Harness } from '../helpers/mesh.js';
+import { startAgentServer, startHarness, threeAgentsAndAnOutsider, type Harness } from '../helpers/mesh.js';
 
 let h: Harness;
 let fleetId: string;
@@ -10,10 +10,7 @@ let otherFleet: string, outsider: string;
 
 beforeEach(async () => {
   h = await startHarness();
-  ({ fleet_id: fleetId, agent_ids: [lead, coder, tester] } = await h.ok('spawn_fleet', {
-    agents: [{ role: 'lead', prompt: 'p' }, { role: 'coder', prompt: 'p' }, { role: 'tester', prompt: 'p' }],
-  }));
-  ({ fleet_id: otherFleet, agent_ids: [outsider] } = await h.ok('spawn_fleet', { agents: [{ role: 'solo', prompt: 'x' }, { role: 'solo', prompt: 'y' }] }));
+  ({ fleetId, lead, coder, tester, otherFleet, outsider } = await threeAgentsAndAnOutsider(h));
 });
 afterEach(() => h.close());
 
