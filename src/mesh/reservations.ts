@@ -8,18 +8,13 @@ import { recordEvent } from './events.js';
 import { FINAL_AGENT_STATUSES, getAgent } from './fleets.js';
 import { checkPattern, overlap, pathMatcher, searchBudget } from './globs.js';
 import { MAX_LIVE_RESERVATIONS_PER_FLEET, quote } from './limits.js';
+import type { ReservationOverview } from '../store/board-read.js';
 import type { Store } from '../store/open.js';
 import type { FileReservationTable } from '../store/schema.js';
 
-export interface Reservation {
-  id: number;
+/** A file reservation: what `inspect --fleet` shows of it (ReservationOverview), and its fleet and release. */
+export interface Reservation extends ReservationOverview {
   fleetId: string;
-  agentId: string;
-  pattern: string;
-  exclusive: boolean;
-  reason: string;
-  createdAt: number;
-  expiresAt: number;
   releasedAt: number | null;
   releasedBy: string | null;
 }
