@@ -119,17 +119,22 @@ interface Met {
   candidate: Candidate;
 }
 
-/** One word's best hit for each agent it reaches. */
-interface WordBest {
-  keyword: string;
+/** Agents (by slot), each with its best hit: what a start reaches (the same for every word it comes from), or a word. */
+interface Best {
   slots: number[];
   hits: Hit[];
 }
 
-/** Every agent a start reaches, each with its best hit: the same for every word the start comes from. */
-interface StartBest {
-  slots: number[];
-  hits: Hit[];
+interface WordBest extends Best {
+  keyword: string;
+}
+
+/** `array` if it has room for `size`, else a copy twice that long. */
+function withRoom<A extends Float64Array | Uint8Array>(array: A, size: number, make: (length: number) => A): A {
+  if (array.length >= size) return array;
+  const bigger = make(size * 2);
+  bigger.set(array);
+  return bigger;
 }
 
 const startKey = (start: string, part: boolean): string => `${part ? 'p' : 'w'}${start}`;
@@ -145,22 +150,22 @@ class SlotScratch {
   readonly touched: number[] = [];
   /** Room for `size` slots, keeping what is held (agents are numbered while a word is worked out). */
   fit(size: number): void {
-    if (this.best.length >= size) return;
-    const best = new Float64Array(size * 2);
-    best.set(this.best);
-    this.best = best;
-    this.hit = [...this.hit, ...new Array<Hit | undefined>(size * 2 - this.hit.length).fill(undefined)];
+    this.best = withRoom(this.best, size, (n) => new Float64Array(n));
+    if (this.hit.length < this.best.length) this.hit = [...this.hit, ...new Array<Hit | undefined>(this.best.length - this.hit.length).fill(undefined)];
   }
-  /** Keeps `hit` when it beats the slot's. On a tie the first stays: hits are offered the word
-   * itself first, then its synonyms, then its relatives, then its parts in the same order. */
-  offer(slot: number, hit: Hit): void {
+  /**
+   * Whether `points` beat the slot's hit; if so they are now its best, and the caller stores the
+   * hit (made only then). On a tie the first stays: hits are offered the word itself first, then
+   * its synonyms, then its relatives, then its parts in the same order.
+   */
+  beats(slot: number, points: number): boolean {
     if (this.hit[slot] === undefined) this.touched.push(slot);
-    else if (hit.points <= this.best[slot]!) return;
-    this.best[slot] = hit.points;
-    this.hit[slot] = hit;
+    else if (points <= this.best[slot]!) return false;
+    this.best[slot] = points;
+    return true;
   }
   /** The touched slots, in the order they were first touched, with their hits; the scratch is empty again. */
-  take(): { slots: number[]; hits: Hit[] } {
+  take(): Best {
     const slots = this.touched.slice();
     const hits = new Array<Hit>(slots.length);
     for (let k = 0; k < slots.length; k++) {
@@ -177,7 +182,7 @@ class Route {
   /** 0 until a slot's agent is first met, then TAKE or SKIP. */
   private verdict = new Uint8Array(0);
   private readonly met = new Map<number, Met>();
-  private readonly starts = new Map<string, StartBest>();
+  private readonly starts = new Map<string, Best>();
   private readonly perStart = new SlotScratch();
   private readonly perWord = new SlotScratch();
   /** Each agent's score so far (the sum of its words' rounded points), by slot. */
@@ -193,7 +198,12 @@ class Route {
     // are matched whole first). A start repeated across words is worked out once.
     const plan = words.map((word) => ({ word, starts: this.view.known(word.whole) ? [word.whole] : [word.whole, ...word.parts.slice(0, MAX_PARTS)] }));
     const uses = new Map<string, number>();
-    for (const { starts } of plan) starts.forEach((start, i) => uses.set(startKey(start, i > 0), (uses.get(startKey(start, i > 0)) ?? 0) + 1));
+    for (const { starts } of plan) {
+      starts.forEach((start, i) => {
+        const key = startKey(start, i > 0);
+        uses.set(key, (uses.get(key) ?? 0) + 1);
+      });
+    }
     for (const { word, starts } of plan) {
       starts.forEach((start, i) => {
         const part = i > 0;
@@ -204,7 +214,9 @@ class Route {
           return;
         }
         const best = this.bestOf(start, part);
-        for (let k = 0; k < best.slots.length; k++) this.perWord.offer(best.slots[k]!, best.hits[k]!);
+        for (let k = 0; k < best.slots.length; k++) {
+          if (this.perWord.beats(best.slots[k]!, best.hits[k]!.points)) this.perWord.hit[best.slots[k]!] = best.hits[k]!;
+        }
       });
       // The word's best hits, taken out of the scratch arrays (a plain loop: this runs for every
       // agent every word reaches).
@@ -230,7 +242,7 @@ class Route {
   }
 
   /** Every candidate a start reaches, with its best hit. */
-  private bestOf(start: string, part: boolean): StartBest {
+  private bestOf(start: string, part: boolean): Best {
     const key = startKey(start, part);
     let best = this.starts.get(key);
     if (best !== undefined) return best;
@@ -248,14 +260,8 @@ class Route {
     const size = this.view.agentCount();
     this.perStart.fit(size);
     this.perWord.fit(size);
-    if (this.sums.length < size) {
-      const sums = new Float64Array(size * 2);
-      sums.set(this.sums);
-      this.sums = sums;
-      const verdict = new Uint8Array(size * 2);
-      verdict.set(this.verdict);
-      this.verdict = verdict;
-    }
+    this.sums = withRoom(this.sums, size, (n) => new Float64Array(n));
+    this.verdict = withRoom(this.verdict, size, (n) => new Uint8Array(n));
     reaches.forEach((reach, i) => {
       const { whole, parts } = found[i]!;
       for (const posting of whole) this.consider(reach, posting, into);
@@ -274,11 +280,7 @@ class Route {
     }
     if (verdict === SKIP) return;
     const points = reach.share * fieldPoints(posting) * (posting.part ? PART_DISCOUNT : 1);
-    // SlotScratch.offer inlined: a hit object only for a hit that is kept.
-    if (scratch.hit[slot] === undefined) scratch.touched.push(slot);
-    else if (points <= scratch.best[slot]!) return;
-    scratch.best[slot] = points;
-    scratch.hit[slot] = { reach, posting, points };
+    if (scratch.beats(slot, points)) scratch.hit[slot] = { reach, posting, points };
   }
 
   /** Every way a start reaches terms: itself, its synonyms, the taxonomy relatives of those, and the synonyms of the relatives. */
